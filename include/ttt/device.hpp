@@ -68,6 +68,9 @@ class Device {
   static DeviceSpec spec_for(std::string_view name);
 
   explicit Device(DeviceSpec spec);
+  // The allocator refers to spec_: a device never moves.
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
   const DeviceSpec& spec() const { return spec_; }
   const std::string& name() const { return spec_.name; }
   Allocator& allocator() { return *allocator_; }

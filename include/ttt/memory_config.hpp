@@ -24,6 +24,11 @@ struct CoreGrid {
   int count() const { return x * y; }
   bool operator==(const CoreGrid&) const = default;
   std::string str() const;  // "8x8"
+  template <typename Self, typename V>
+  static void visit_fields(Self& s, V&& v) {
+    v("x", s.x);
+    v("y", s.y);
+  }
 };
 
 struct ShardSpec {
@@ -31,6 +36,12 @@ struct ShardSpec {
   std::array<int64_t, 2> shape{0, 0};  // [height, width] of one shard, in elements
   ShardOrientation orientation = ShardOrientation::ROW_MAJOR;
   bool operator==(const ShardSpec&) const = default;
+  template <typename Self, typename V>
+  static void visit_fields(Self& s, V&& v) {
+    v("grid", s.grid);
+    v("shape", s.shape);
+    v("orientation", s.orientation);
+  }
 };
 
 struct MemoryConfig {

@@ -1,1 +1,29 @@
-int main() { return 0; }
+// The ttt command: one subcommand per job. Errors from the library end the process
+// with their message and a non-zero code; nothing is swallowed.
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "ttt/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ttt: transformer modules configured op by op for the host CPU and Tenstorrent targets"};
+  app.require_subcommand(1);
+  ttt::cli::Runner runner;
+  ttt::cli::add_devices_command(app, runner);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    return runner ? runner() : 0;
+  } catch (const ttt::Error& e) {
+    fmt::print(stderr, "ttt: error: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ttt: internal error: {}\n", e.what());
+    return 3;
+  }
+}
