@@ -46,7 +46,8 @@ class Allocator {
   Allocation allocate(const TensorSpec& spec, int chip = 0);
   void deallocate(const Allocation& a);
 
-  // What a placement would take without taking it (for estimates and config checks).
+  // What a placement would take without taking it (for estimates and config checks):
+  // address -1, nothing reserved. Checks the sharding rules, not the free space.
   Allocation plan(const TensorSpec& spec) const;
 
   int banks(BufferType t) const;

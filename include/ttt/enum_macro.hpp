@@ -7,7 +7,8 @@
 // declares `enum class Layout { ROW_MAJOR, TILE }` and makes to_string(Layout) and
 // parse_enum<Layout>("tile") work. Enumerators are spelled as TTNN spells them, so the
 // strings users know from TTNN are the strings ttt prints and reads. Parsing ignores
-// case; an unknown name is an InvalidConfig error listing the accepted ones.
+// case; an unknown name is an InvalidConfig error listing the accepted ones. A
+// trailing underscore is dropped from the printed name, so `auto_` reads "auto".
 #pragma once
 
 #include <array>
@@ -37,6 +38,8 @@ constexpr std::array<std::string_view, N> split_enum_names(std::string_view list
     std::size_t b = start, e = end;
     while (b < e && is_space(list[b])) ++b;
     while (e > b && is_space(list[e - 1])) --e;
+    // A trailing underscore lets a keyword be an enumerator (auto_ prints as "auto").
+    if (e > b + 1 && list[e - 1] == '_') --e;
     out[i] = list.substr(b, e - b);
     start = end + 1;
   }

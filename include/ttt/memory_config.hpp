@@ -76,6 +76,7 @@ struct ShardLayout {
 // Checks the sharding rules of TTNN (shard dims tile-aligned for TILE, shards cover
 // the tensor, HEIGHT/WIDTH/BLOCK constraints, grid inside `device_grid`) and returns
 // how the tensor is cut. Throws InvalidConfig naming the field, the value and what fits.
+// An INTERLEAVED config (which must have no shard spec) is not cut: {1, 1, 0 cores, 0 bytes}.
 ShardLayout check_sharding(const Shape& logical, DataType dtype, Layout layout, const MemoryConfig& mem,
                            const CoreGrid& device_grid, std::string_view what);
 

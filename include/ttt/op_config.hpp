@@ -10,6 +10,7 @@
 #include "ttt/device.hpp"
 #include "ttt/dtype.hpp"
 #include "ttt/enum.hpp"
+#include "ttt/fields.hpp"
 #include "ttt/memory_config.hpp"
 
 namespace ttt {
@@ -168,8 +169,11 @@ using ProgramConfig = std::variant<std::monostate, MatmulReuseConfig, Matmul2DCo
                                    MatmulDramShardedConfig, SdpaConfig, NormConfig, CpuKernelConfig>;
 
 // Names of the ProgramConfig alternatives, in variant order (for printing and YAML).
-inline constexpr const char* kProgramConfigNames[] = {"none",       "matmul_reuse", "matmul_2d", "matmul_1d",
-                                                      "matmul_dram_sharded", "sdpa", "norm", "cpu"};
+template <>
+struct VariantNames<ProgramConfig> {
+  static constexpr const char* names[] = {"none", "matmul_reuse", "matmul_2d", "matmul_1d",
+                                          "matmul_dram_sharded", "sdpa", "norm", "cpu"};
+};
 
 // ttnn WormholeComputeKernelConfig; defaults are TTNN's.
 struct ComputeKernelConfig {
