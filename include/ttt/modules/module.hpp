@@ -1,0 +1,112 @@
+// The module base: a named node of the model tree that owns named ops, resolves their
+// configs for both modes (override > module default > device default), validates all
+// of them before any weight is converted, and re-applies on override.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ttt/cost_model.hpp"
+#include "ttt/device.hpp"
+#include "ttt/hardware_config.hpp"
+#include "ttt/op_config.hpp"
+#include "ttt/op_defaults.hpp"
+
+namespace ttt {
+
+struct ResolvedOp {
+  std::string path;  // "layers.0.attention.qkv_matmul"
+  std::string name;  // "qkv_matmul"
+  OpShape shape;     // the shapes the config was resolved for
+  OpConfig config;
+  ConfigSource source = ConfigSource::module_default;
+  std::string rule;             // why the default is what it is
+  Cost cost;                    // estimated device time of one call at `shape`
+  int64_t weight_bytes = 0;     // stored bytes of the op's weights (all chips)
+  int64_t output_bytes = 0;     // bytes of its output buffer
+};
+
+// Nominal shapes a module resolves its configs for before compile() gives real ones.
+struct ModuleShapes {
+  int64_t prefill_batch = 1;
+  int64_t prefill_seq = 128;
+  int64_t decode_batch = 1;
+  int64_t cache_len = 128;  // keys attended in decode
+};
+
+// Resolves one op's config: code override, then YAML overrides (intents first, then
+// fields, in order of specificity), then the module default, then the device default.
+ResolvedOp resolve_op(const std::string& path, const std::string& name, const OpShape& shape, Mode mode,
+                      const ModuleHardwareConfig& hw, const DeviceSpec& device);
+
+// Problems found while validating a module tree, reported together, one line each.
+class ValidationReport {
+ public:
+  void add(const std::string& module, const std::string& op, const std::string& message);
+  bool empty() const { return lines_.empty(); }
+  const std::vector<std::string>& lines() const { return lines_; }
+  // Throws InvalidConfig listing every problem, if any.
+  void throw_if_any(std::string_view what) const;
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+class Module {
+ public:
+  Module(std::string path, std::shared_ptr<Device> device, ModuleHardwareConfig hw);
+  virtual ~Module() = default;
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+
+  const std::string& path() const { return path_; }
+  Device& device() const { return *device_; }
+  const std::shared_ptr<Device>& device_ptr() const { return device_; }
+  const ModuleHardwareConfig& hw_config() const { return hw_; }
+
+  // This module's own ops for a mode (children report theirs).
+  const std::vector<ResolvedOp>& ops(Mode mode) const { return resolved_[static_cast<int>(mode)]; }
+  // This module's ops and its children's, in forward order.
+  std::vector<ResolvedOp> all_ops(Mode mode) const;
+  const ResolvedOp& op(Mode mode, std::string_view name) const;
+
+  // The seed's override_op_config: `op` is an op name or path (relative to this module,
+  // or absolute). Re-applies and re-validates the whole subtree; on failure the
+  // previous config stays in force and the error lists every problem.
+  void override_op_config(std::string_view op, OpConfig cfg);
+
+  const std::vector<Module*>& children() const { return children_; }
+
+ protected:
+  // The module's ops for a mode, with shapes for the given nominal sizes.
+  virtual std::vector<std::pair<std::string, OpShape>> describe_ops(Mode mode, const ModuleShapes& s) const = 0;
+  // Checks each resolved op against its op's validate() and fills in its cost and
+  // bytes; adds problems to the report (one per op, naming the op).
+  virtual void check_ops(Mode mode, const ModuleShapes& s, std::vector<ResolvedOp>& ops,
+                         ValidationReport& report) const = 0;
+  // Called after configs changed and validated: (re)convert weights, drop compiled buffers.
+  virtual void on_configs_applied() {}
+
+  // Resolves and validates this subtree for `shapes`; throws one error listing all problems.
+  void apply_hardware_configs(const ModuleShapes& shapes);
+  void add_child(Module* child) { children_.push_back(child); }
+  std::string child_path(std::string_view name) const;
+  const ModuleShapes& shapes() const { return shapes_; }
+
+ private:
+  void resolve_tree(const ModuleShapes& shapes);
+  void check_tree(const ModuleShapes& shapes, ValidationReport& report);
+  void applied_tree();
+  void set_hw_tree(const ModuleHardwareConfig& hw);
+
+  std::string path_;
+  std::shared_ptr<Device> device_;
+  ModuleHardwareConfig hw_;
+  std::vector<ResolvedOp> resolved_[2];
+  std::vector<Module*> children_;
+  ModuleShapes shapes_;
+};
+
+}  // namespace ttt

@@ -1,0 +1,247 @@
+#include "ttt/modules/module.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "ttt/error.hpp"
+#include "ttt/yaml_fields.hpp"
+
+namespace ttt {
+namespace {
+
+constexpr const char* kIntentKeys[] = {"precision", "memory", "tiling"};
+
+bool is_intent(const std::string& key) {
+  for (const char* k : kIntentKeys)
+    if (key == k) return true;
+  return false;
+}
+
+std::string accepted_op_keys() {
+  std::string out = "precision, memory, tiling";
+  OpConfig probe;
+  OpConfig::visit_fields(probe, [&](const char* name, auto&) { out += std::string(", ") + name; });
+  return out;
+}
+
+void apply_tiling_intent(OpConfig& cfg, const std::string& tiling) {
+  // aggressive: the largest blocks the shapes allow (fewer, longer inner loops, more L1);
+  // conservative: the smallest (least L1, most loop overhead).
+  const bool aggressive = tiling == "aggressive";
+  std::visit(
+      [&](auto& k) {
+        using K = std::decay_t<decltype(k)>;
+        if constexpr (std::is_same_v<K, Matmul2DConfig> || std::is_same_v<K, Matmul1DConfig> ||
+                      std::is_same_v<K, MatmulReuseConfig>) {
+          if (!aggressive) k.in0_block_w = 1, k.out_subblock_w = 1, k.out_subblock_h = 1;
+        } else if constexpr (std::is_same_v<K, SdpaConfig>) {
+          if (aggressive) k.q_chunk_size = std::max(k.q_chunk_size, 128), k.k_chunk_size = std::max(k.k_chunk_size, 512);
+          else k.q_chunk_size = 32, k.k_chunk_size = 32;
+        } else if constexpr (std::is_same_v<K, CpuKernelConfig>) {
+          if (!aggressive) k.block_n = 64, k.block_k = 64;
+        }
+      },
+      cfg.kernel_config);
+}
+
+void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& shape, Mode mode,
+                         const DeviceSpec& device) {
+  const YamlContext base{ov.file, "ops." + ov.key};
+  // Intents first, so explicit fields written beside them win.
+  for (const auto& kv : ov.fields) {
+    const std::string key = kv.first.as<std::string>();
+    const YamlContext ctx{ov.file, base.path + "." + key};
+    if (key == "precision") {
+      Precision p{};
+      merge_yaml(kv.second, p, ctx);
+      apply_precision_intent(cfg, p, shape, mode, device);
+    } else if (key == "memory") {
+      BufferType b{};
+      merge_yaml(kv.second, b, ctx);
+      apply_memory_intent(cfg, b, shape, device);
+    } else if (key == "tiling") {
+      const std::string t = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      if (t != "aggressive" && t != "conservative")
+        yaml_fail(ctx, kv.second, fmt::format("unknown value '{}'; accepted: aggressive, conservative", t));
+      apply_tiling_intent(cfg, t);
+    }
+  }
+  for (const auto& kv : ov.fields) {
+    const std::string key = kv.first.as<std::string>();
+    if (is_intent(key)) continue;
+    bool known = false;
+    OpConfig::visit_fields(cfg, [&](const char* name, auto&) { known = known || key == name; });
+    if (!known)
+      yaml_fail(YamlContext{ov.file, base.path + "." + key}, kv.first,
+                fmt::format("unknown field '{}'; accepted: {}", key, accepted_op_keys()));
+  }
+  // Merge field by field from the original nodes, so errors keep their line numbers.
+  for (const auto& kv : ov.fields) {
+    const std::string key = kv.first.as<std::string>();
+    if (is_intent(key)) continue;
+    OpConfig::visit_fields(cfg, [&](const char* name, auto& f) {
+      if (key == name) merge_yaml(kv.second, f, YamlContext{ov.file, base.path + "." + key});
+    });
+  }
+}
+
+}  // namespace
+
+ResolvedOp resolve_op(const std::string& path, const std::string& name, const OpShape& shape, Mode mode,
+                      const ModuleHardwareConfig& hw, const DeviceSpec& device) {
+  ResolvedOp r;
+  r.path = path;
+  r.name = name;
+  r.shape = shape;
+  r.config = module_default_config(name, shape, mode, hw.optimization_target, device, &r.rule);
+  r.source = ConfigSource::module_default;
+  if (hw.weight_cache_dtype && r.config.weights_dtype && shape.kind == OpKind::matmul) {
+    r.config.weights_dtype = *hw.weight_cache_dtype;
+    r.rule += fmt::format("; weights {} from weight_cache_dtype", to_string(*hw.weight_cache_dtype));
+  }
+
+  // YAML overrides, least specific first so the most specific is applied last.
+  std::vector<std::pair<int, const OpOverride*>> matches;
+  for (const auto& ov : hw.yaml_overrides) {
+    const int score = match_op_path(ov.key, path, mode);
+    if (score >= 0) matches.emplace_back(score, &ov);
+  }
+  std::stable_sort(matches.begin(), matches.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [score, ov] : matches) {
+    apply_yaml_override(*ov, r.config, shape, mode, device);
+    r.source = ConfigSource::yaml;
+    r.rule = fmt::format("{}:{} ops.{}", ov->file, ov->line, ov->key);
+  }
+
+  // Code overrides replace the whole config.
+  const OpConfig* code = nullptr;
+  int best = -1;
+  std::string best_key;
+  for (const auto& [key, cfg] : hw.op_configs) {
+    const int score = match_op_path(key, path, mode);
+    if (score > best) best = score, code = &cfg, best_key = key;
+  }
+  if (code) {
+    r.config = *code;
+    r.config.op_name = name;
+    r.source = ConfigSource::code;
+    r.rule = fmt::format("op_configs[\"{}\"]", best_key);
+  }
+  return r;
+}
+
+void ValidationReport::add(const std::string& module, const std::string& op, const std::string& message) {
+  lines_.push_back(fmt::format("{}.{}: {}", module.empty() ? "<root>" : module, op, message));
+}
+
+void ValidationReport::throw_if_any(std::string_view what) const {
+  if (lines_.empty()) return;
+  std::string msg = fmt::format("{}: {} problem{} in the hardware configuration:", what, lines_.size(),
+                                lines_.size() == 1 ? "" : "s");
+  for (const auto& l : lines_) msg += "\n  " + l;
+  fail(ErrorKind::InvalidConfig, "{}", msg);
+}
+
+Module::Module(std::string path, std::shared_ptr<Device> device, ModuleHardwareConfig hw)
+    : path_(std::move(path)), device_(std::move(device)), hw_(std::move(hw)) {
+  TTT_CHECK(device_ != nullptr, InvalidConfig, "module '{}' needs a device", path_);
+  if (hw_.device.empty()) hw_.device = device_->name();
+  TTT_CHECK(hw_.device == device_->name(), InvalidConfig,
+            "module '{}': hardware config is for device '{}' but the module runs on '{}'", path_, hw_.device,
+            device_->name());
+}
+
+std::string Module::child_path(std::string_view name) const {
+  return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
+}
+
+std::vector<ResolvedOp> Module::all_ops(Mode mode) const {
+  std::vector<ResolvedOp> out = ops(mode);
+  for (const Module* c : children_) {
+    auto sub = c->all_ops(mode);
+    out.insert(out.end(), sub.begin(), sub.end());
+  }
+  return out;
+}
+
+const ResolvedOp& Module::op(Mode mode, std::string_view name) const {
+  for (const auto& r : ops(mode))
+    if (r.name == name) return r;
+  std::string known;
+  for (const auto& r : ops(mode)) known += (known.empty() ? "" : ", ") + r.name;
+  fail(ErrorKind::InvalidConfig, "module '{}' has no {} op '{}'; its ops are {}", path_, to_string(mode), name, known);
+}
+
+void Module::resolve_tree(const ModuleShapes& shapes) {
+  for (Mode mode : enum_values<Mode>()) {
+    auto& out = resolved_[static_cast<int>(mode)];
+    out.clear();
+    for (const auto& [name, shape] : describe_ops(mode, shapes))
+      out.push_back(resolve_op(child_path(name), name, shape, mode, hw_, device_->spec()));
+  }
+  for (Module* c : children_) c->resolve_tree(shapes);
+}
+
+void Module::check_tree(const ModuleShapes& shapes, ValidationReport& report) {
+  for (Mode mode : enum_values<Mode>()) check_ops(mode, shapes, resolved_[static_cast<int>(mode)], report);
+  for (Module* c : children_) c->check_tree(shapes, report);
+}
+
+void Module::applied_tree() {
+  for (Module* c : children_) c->applied_tree();
+  on_configs_applied();
+}
+
+void Module::set_hw_tree(const ModuleHardwareConfig& hw) {
+  hw_ = hw;
+  for (Module* c : children_) c->set_hw_tree(hw);
+}
+
+void Module::apply_hardware_configs(const ModuleShapes& shapes) {
+  shapes_ = shapes;
+  resolve_tree(shapes);
+  // Every override, in code or YAML, must name an op of this tree.
+  ValidationReport report;
+  std::vector<std::string> names;
+  for (Mode mode : enum_values<Mode>())
+    for (const auto& r : all_ops(mode))
+      if (std::find(names.begin(), names.end(), r.name) == names.end()) names.push_back(r.name);
+  auto matches_any = [&](const std::string& key) {
+    for (Mode mode : enum_values<Mode>())
+      for (const auto& r : all_ops(mode))
+        if (match_op_path(key, r.path, mode) >= 0) return true;
+    return false;
+  };
+  for (const auto& ov : hw_.yaml_overrides)
+    if (!matches_any(ov.key))
+      report.add(path_, ov.key,
+                 fmt::format("{}:{}: unknown op 'ops.{}'; accepted op names: {}", ov.file, ov.line, ov.key,
+                             fmt::join(names, ", ")));
+  for (const auto& [key, cfg] : hw_.op_configs)
+    if (!matches_any(key))
+      report.add(path_, key, fmt::format("op_configs[\"{}\"]: unknown op; accepted op names: {}", key,
+                                         fmt::join(names, ", ")));
+  check_tree(shapes, report);
+  report.throw_if_any(fmt::format("module '{}' on {}", path_.empty() ? "<root>" : path_, device_->name()));
+  applied_tree();
+}
+
+void Module::override_op_config(std::string_view op, OpConfig cfg) {
+  ModuleHardwareConfig previous = hw_;
+  ModuleHardwareConfig next = hw_;
+  // A bare op name or a relative path is anchored at this module.
+  std::string key(op);
+  if (!path_.empty() && key.rfind(path_ + ".", 0) != 0 && key.find('.') != std::string::npos) key = path_ + "." + key;
+  next.op_configs[key] = std::move(cfg);
+  set_hw_tree(next);
+  try {
+    apply_hardware_configs(shapes_);
+  } catch (...) {
+    set_hw_tree(previous);
+    resolve_tree(shapes_);
+    throw;
+  }
+}
+
+}  // namespace ttt
