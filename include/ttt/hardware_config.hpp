@@ -38,7 +38,7 @@ struct OpOverride {
 };
 
 struct ModuleHardwareConfig {
-  std::string device = "cpu";
+  std::string device;  // empty: the device of the module it configures
   OptimizationTarget optimization_target = OptimizationTarget::balanced;
   // Whole-config overrides by op path, given in code.
   std::map<std::string, OpConfig> op_configs;
@@ -63,8 +63,8 @@ struct ModuleHardwareConfig {
   //   ops:
   //     qkv_matmul: {precision: high, memory: L1}
   //     layers.0-3.mlp.ff1_matmul: {weights_dtype: BFLOAT4_B, compute_kernel_config: {math_fidelity: LoFi}}
-  static ModuleHardwareConfig from_yaml_file(const std::string& path, std::string device = "cpu");
-  static ModuleHardwareConfig from_yaml_string(const std::string& text, std::string device = "cpu",
+  static ModuleHardwareConfig from_yaml_file(const std::string& path, std::string device = "");
+  static ModuleHardwareConfig from_yaml_string(const std::string& text, std::string device = "",
                                                const std::string& file = "<string>");
 };
 

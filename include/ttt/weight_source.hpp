@@ -26,6 +26,9 @@ class WeightSource {
   virtual std::string fingerprint(std::string_view name) const = 0;
   // Every name, for messages listing what exists.
   virtual std::vector<std::string> names() const = 0;
+  // Where the weights come from (a file), for messages; with a name, where that tensor lives.
+  virtual std::string describe() const { return "weights"; }
+  virtual std::string describe(std::string_view name) const { (void)name; return describe(); }
 };
 
 // Weights held in memory (tests, random initialisation).
@@ -58,6 +61,8 @@ class PrefixedWeightSource final : public WeightSource {
   std::vector<float> load(std::string_view name) const override;
   std::string fingerprint(std::string_view name) const override;
   std::vector<std::string> names() const override;
+  std::string describe() const override { return base_->describe(); }
+  std::string describe(std::string_view name) const override { return base_->describe(full(name)); }
 
  private:
   std::string full(std::string_view name) const { return prefix_ + std::string(name); }

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
 #include "ttt/yaml_fields.hpp"
 
@@ -86,7 +87,12 @@ void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& sha
   }
 }
 
+thread_local int g_child_depth = 0;
+
 }  // namespace
+
+Module::ChildScope::ChildScope() { ++g_child_depth; }
+Module::ChildScope::~ChildScope() { --g_child_depth; }
 
 ResolvedOp resolve_op(const std::string& path, const std::string& name, const OpShape& shape, Mode mode,
                       const ModuleHardwareConfig& hw, const DeviceSpec& device) {
@@ -213,13 +219,14 @@ void Module::apply_hardware_configs(const ModuleShapes& shapes) {
         if (match_op_path(key, r.path, mode) >= 0) return true;
     return false;
   };
+  const bool check_names = g_child_depth == 0;
   for (const auto& ov : hw_.yaml_overrides)
-    if (!matches_any(ov.key))
+    if (check_names && !matches_any(ov.key))
       report.add(path_, ov.key,
                  fmt::format("{}:{}: unknown op 'ops.{}'; accepted op names: {}", ov.file, ov.line, ov.key,
                              fmt::join(names, ", ")));
   for (const auto& [key, cfg] : hw_.op_configs)
-    if (!matches_any(key))
+    if (check_names && !matches_any(key))
       report.add(path_, key, fmt::format("op_configs[\"{}\"]: unknown op; accepted op names: {}", key,
                                          fmt::join(names, ", ")));
   check_tree(shapes, report);
@@ -242,6 +249,69 @@ void Module::override_op_config(std::string_view op, OpConfig cfg) {
     resolve_tree(shapes_);
     throw;
   }
+}
+
+ActivationArena& Module::arena(Mode mode) const {
+  ActivationArena* a = arena_[static_cast<int>(mode)];
+  TTT_CHECK(a != nullptr, InvalidConfig, "module '{}' is not compiled for {}: call {} first", path_.empty() ? "<root>" : path_,
+            to_string(mode), mode == Mode::prefill ? "compile(PrefillShape)" : "compile_decode(DecodeShape)");
+  return *a;
+}
+
+void Module::set_arena_tree(Mode mode, ActivationArena* arena, bool compiled) {
+  arena_[static_cast<int>(mode)] = arena;
+  compiled_[static_cast<int>(mode)] = compiled;
+  for (Module* c : children_) c->set_arena_tree(mode, arena, compiled);
+}
+
+void Module::compile_tree(Mode mode, const ModuleShapes& shapes) {
+  const int m = static_cast<int>(mode);
+  // Re-resolve with the real shapes: program configs depend on rows and lengths.
+  apply_hardware_configs(shapes);
+  if (own_arena_[m]) own_arena_[m]->reset();
+  set_arena_tree(mode, nullptr, false);
+  auto arena = std::make_shared<ActivationArena>(device_ptr(), hw_.activation_cache_policy,
+                                                 fmt::format("{}:{}", path_.empty() ? "model" : path_, to_string(mode)));
+  std::vector<Module*> stack{this};
+  while (!stack.empty()) {
+    Module* mod = stack.back();
+    stack.pop_back();
+    mod->reserve_buffers(mode, *arena);
+    for (auto it = mod->children_.rbegin(); it != mod->children_.rend(); ++it) stack.push_back(*it);
+  }
+  arena->commit();
+  own_arena_[m] = arena;
+  set_arena_tree(mode, arena.get(), true);
+  stack.push_back(this);
+  while (!stack.empty()) {
+    Module* mod = stack.back();
+    stack.pop_back();
+    mod->bind_buffers(mode, *arena);
+    for (auto it = mod->children_.rbegin(); it != mod->children_.rend(); ++it) stack.push_back(*it);
+  }
+}
+
+void Module::compile(const PrefillShape& shape) {
+  TTT_CHECK(shape.batch > 0 && shape.seq_len > 0, InvalidConfig, "compile: batch {} and seq_len {} must be positive",
+            shape.batch, shape.seq_len);
+  ModuleShapes s = shapes_;
+  s.prefill_batch = shape.batch;
+  s.prefill_seq = shape.seq_len;
+  compile_tree(Mode::prefill, s);
+}
+
+void Module::compile_decode(const DecodeShape& shape) {
+  TTT_CHECK(shape.batch > 0 && shape.max_seq_len > 0, InvalidConfig,
+            "compile_decode: batch {} and max_seq_len {} must be positive", shape.batch, shape.max_seq_len);
+  ModuleShapes s = shapes_;
+  s.decode_batch = shape.batch;
+  s.cache_len = shape.max_seq_len;
+  // Until prefill is compiled its sizes are nominal: keep them within the cache.
+  if (!compiled(Mode::prefill)) {
+    s.prefill_seq = std::min(s.prefill_seq, shape.max_seq_len);
+    s.prefill_batch = std::min(s.prefill_batch, shape.batch);
+  }
+  compile_tree(Mode::decode, s);
 }
 
 }  // namespace ttt

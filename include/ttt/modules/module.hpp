@@ -28,6 +28,18 @@ struct ResolvedOp {
   int64_t output_bytes = 0;     // bytes of its output buffer
 };
 
+class ActivationArena;
+
+struct PrefillShape {
+  int64_t batch = 1;
+  int64_t seq_len = 128;
+};
+
+struct DecodeShape {
+  int64_t batch = 1;           // users decoded together
+  int64_t max_seq_len = 2048;  // KV-cache length per user
+};
+
 // Nominal shapes a module resolves its configs for before compile() gives real ones.
 struct ModuleShapes {
   int64_t prefill_batch = 1;
@@ -79,6 +91,15 @@ class Module {
 
   const std::vector<Module*>& children() const { return children_; }
 
+  // Compile time: re-resolves and validates the configs for these shapes, then
+  // allocates every activation buffer of the subtree (through the device allocator,
+  // with each writer's memory config). forward_* write into them.
+  void compile(const PrefillShape& shape);
+  void compile_decode(const DecodeShape& shape);
+  bool compiled(Mode mode) const { return compiled_[static_cast<int>(mode)]; }
+  // The arena holding this subtree's buffers for a mode (owned by the compiled root).
+  ActivationArena& arena(Mode mode) const;
+
  protected:
   // The module's ops for a mode, with shapes for the given nominal sizes.
   virtual std::vector<std::pair<std::string, OpShape>> describe_ops(Mode mode, const ModuleShapes& s) const = 0;
@@ -88,10 +109,23 @@ class Module {
                          ValidationReport& report) const = 0;
   // Called after configs changed and validated: (re)convert weights, drop compiled buffers.
   virtual void on_configs_applied() {}
+  // Compile: reserve this module's own buffers in the arena (children do theirs), then
+  // bind them once the arena is committed.
+  virtual void reserve_buffers(Mode mode, ActivationArena& arena) = 0;
+  virtual void bind_buffers(Mode mode, ActivationArena& arena) = 0;
 
   // Resolves and validates this subtree for `shapes`; throws one error listing all problems.
   void apply_hardware_configs(const ModuleShapes& shapes);
   void add_child(Module* child) { children_.push_back(child); }
+  // Held while a parent constructs its children: a child then leaves the check that
+  // every override names one of its ops to the parent, which sees the whole tree.
+  class ChildScope {
+   public:
+    ChildScope();
+    ~ChildScope();
+    ChildScope(const ChildScope&) = delete;
+    ChildScope& operator=(const ChildScope&) = delete;
+  };
   std::string child_path(std::string_view name) const;
   const ModuleShapes& shapes() const { return shapes_; }
 
@@ -105,8 +139,14 @@ class Module {
   std::shared_ptr<Device> device_;
   ModuleHardwareConfig hw_;
   std::vector<ResolvedOp> resolved_[2];
+  void compile_tree(Mode mode, const ModuleShapes& shapes);
+  void set_arena_tree(Mode mode, ActivationArena* arena, bool compiled);
+
   std::vector<Module*> children_;
   ModuleShapes shapes_;
+  std::shared_ptr<ActivationArena> own_arena_[2];
+  ActivationArena* arena_[2] = {nullptr, nullptr};
+  bool compiled_[2] = {false, false};
 };
 
 }  // namespace ttt

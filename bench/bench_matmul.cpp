@@ -1,0 +1,230 @@
+// Matmul speed on the host, next to the machine's limits:
+//   BM_ReadBandwidth     streaming read of 512 MiB (bytes/s): the ceiling of decode
+//   BM_PeakFmaFp32       fp32 FMA throughput, register-resident (FLOP/s)
+//   BM_PeakDotBf16       vdpbf16ps throughput, register-resident (FLOP/s)
+//   BM_MatmulDecode      1 x 2048 x 8192 GEMV per weight format (bytes/s of weights)
+//   BM_MatmulPrefill     512 x 2048 x 8192 GEMM per weight format and x dtype (FLOP/s)
+//   BM_MatmulTensix      32 x 2048 x 2048 on the emulated ttnn:n150 (time)
+// The last argument of each is the thread count. Run with --benchmark_counters_tabular=true.
+#include <benchmark/benchmark.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "ops/matmul/matmul.hpp"
+#include "ttt/cpu_features.hpp"
+#include "ttt/formats.hpp"
+#include "ttt/thread_pool.hpp"
+
+namespace {
+
+using namespace ttt;
+
+ThreadPool& pool() {
+  static ThreadPool p(2);
+  return p;
+}
+
+std::vector<float> random_floats(std::size_t n, uint64_t seed, float scale) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------
+// Machine limits
+// ---------------------------------------------------------------------------------------
+
+__attribute__((target("avx512f"))) float read_avx512(const float* p, std::size_t n) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (std::size_t i = 0; i < n; i += 64) {
+    s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
+    s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
+    s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
+    s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+  }
+  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+float read_scalar(const float* p, std::size_t n) {
+  float s[8] = {};
+  for (std::size_t i = 0; i < n; i += 8)
+    for (int j = 0; j < 8; ++j) s[j] += p[i + j];
+  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+  const int threads = static_cast<int>(state.range(0));
+  const std::size_t n = std::size_t{128} << 20;  // floats: 512 MiB
+  float* data = static_cast<float*>(std::aligned_alloc(64, n * 4));
+  pool().parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e, int) { std::memset(data + b, 0, (e - b) * 4); },
+                      threads, 1 << 16);
+  const bool avx512 = active_isa() >= IsaLevel::AVX512;
+  std::atomic<float> sink{0};
+  for (auto _ : state) {
+    pool().parallel_for(
+        static_cast<int64_t>(n),
+        [&](int64_t b, int64_t e, int) {
+          const float s = avx512 ? read_avx512(data + b, static_cast<std::size_t>(e - b))
+                                 : read_scalar(data + b, static_cast<std::size_t>(e - b));
+          sink.store(s, std::memory_order_relaxed);
+        },
+        threads, 1 << 16);
+  }
+  benchmark::DoNotOptimize(sink.load());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * n * 4));
+  std::free(data);
+}
+BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+constexpr int64_t kPeakIters = 20'000'000;
+
+__attribute__((target("avx512f"))) float fma_loop(int64_t iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) a[j] = _mm512_fmadd_ps(a[j], b, c);
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) float dot_loop(int64_t iters) {
+  __m512 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512bh b = reinterpret_cast<__m512bh>(_mm512_set1_epi16(0x3F80));
+  for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; ++j) a[j] = _mm512_dpbf16_ps(a[j], b, b);
+  }
+  __m512 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, a[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+// flop_per_iter: FLOP of one iteration of the loop (12 vectors x 16 lanes x 2 or x 4).
+void run_peak(benchmark::State& state, float (*loop)(int64_t), double flop_per_iter, IsaLevel needs) {
+  if (cpu_features().best < needs) {
+    state.SkipWithError("the host lacks the instructions");
+    return;
+  }
+  const int threads = static_cast<int>(state.range(0));
+  std::atomic<float> sink{0};
+  for (auto _ : state) {
+    pool().run(threads, [&](int, int) { sink.store(loop(kPeakIters), std::memory_order_relaxed); });
+  }
+  benchmark::DoNotOptimize(sink.load());
+  state.counters["FLOP/s"] = benchmark::Counter(flop_per_iter * kPeakIters * threads * static_cast<double>(state.iterations()),
+                                                benchmark::Counter::kIsRate);
+}
+
+void BM_PeakFmaFp32(benchmark::State& state) { run_peak(state, fma_loop, 12.0 * 16 * 2, IsaLevel::AVX512); }
+void BM_PeakDotBf16(benchmark::State& state) { run_peak(state, dot_loop, 12.0 * 16 * 4, IsaLevel::AVX512_BF16); }
+BENCHMARK(BM_PeakFmaFp32)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeakDotBf16)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------
+// Matmul
+// ---------------------------------------------------------------------------------------
+
+struct Setup {
+  std::shared_ptr<Device> device;
+  ops::MatmulArgs args;
+  OpConfig config;
+  Tensor x, w, out;
+};
+
+Setup make_setup(const char* device, int64_t m, int64_t k, int64_t n, DataType x_dtype, DataType w_dtype,
+                 Layout w_layout) {
+  Setup s;
+  s.device = Device::open(device);
+  const bool ttnn = s.device->spec().is_ttnn();
+  const Layout x_layout = ttnn ? Layout::TILE : Layout::ROW_MAJOR;
+  s.x = from_float(random_floats(static_cast<std::size_t>(m * k), 1, 1.0f),
+                   TensorSpec{"x", Shape{m, k}, x_dtype, x_layout, {}});
+  s.w = from_float(random_floats(static_cast<std::size_t>(k * n), 2, 0.05f),
+                   TensorSpec{"w", Shape{k, n}, w_dtype, w_layout, {}});
+  s.args.x = s.x.spec();
+  s.args.weight = s.w.spec();
+  s.config.dtype = ttnn ? DataType::BFLOAT16 : DataType::FLOAT32;
+  s.config.layout = ttnn ? Layout::TILE : Layout::ROW_MAJOR;
+  ops::MatmulOp::validate(s.args, s.config, s.device->spec());
+  s.out = Tensor::empty(ops::MatmulOp::output_spec(s.args, s.config));
+  return s;
+}
+
+void run_matmul(benchmark::State& state, Setup& s, int threads) {
+  ops::ExecContext ctx{*s.device, pool(), threads};
+  ops::MatmulOp::run(s.args, s.x, s.w, nullptr, s.out, s.config, ctx);  // grows scratch
+  for (auto _ : state) {
+    ops::MatmulOp::run(s.args, s.x, s.w, nullptr, s.out, s.config, ctx);
+    benchmark::ClobberMemory();
+  }
+}
+
+// Weight formats by index: bf16 tiles, bfp8, bfp4, bf16 row-major, fp32 row-major.
+std::pair<DataType, Layout> weight_format(int64_t i) {
+  switch (i) {
+    case 0: return {DataType::BFLOAT16, Layout::TILE};
+    case 1: return {DataType::BFLOAT8_B, Layout::TILE};
+    case 2: return {DataType::BFLOAT4_B, Layout::TILE};
+    case 3: return {DataType::BFLOAT16, Layout::ROW_MAJOR};
+    default: return {DataType::FLOAT32, Layout::ROW_MAJOR};
+  }
+}
+
+void BM_MatmulDecode(benchmark::State& state) {
+  const auto [wd, wl] = weight_format(state.range(0));
+  Setup s = make_setup("cpu", 1, 2048, 8192, DataType::FLOAT32, wd, wl);
+  run_matmul(state, s, static_cast<int>(state.range(1)));
+  state.SetLabel(fmt::format("{} {}", to_string(wd), to_string(wl)));
+  state.SetBytesProcessed(state.iterations() * s.w.bytes());
+}
+BENCHMARK(BM_MatmulDecode)
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})
+    ->ArgNames({"format", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// x_dtype 0: BFLOAT16 activations (the bfloat16 GEMM for non-fp32 weights), 1: FLOAT32.
+void BM_MatmulPrefill(benchmark::State& state) {
+  const auto [wd, wl] = weight_format(state.range(0));
+  const DataType xd = state.range(1) == 0 ? DataType::BFLOAT16 : DataType::FLOAT32;
+  const int64_t m = 512, k = 2048, n = 8192;
+  Setup s = make_setup("cpu", m, k, n, xd, wd, wl);
+  run_matmul(state, s, static_cast<int>(state.range(2)));
+  state.SetLabel(fmt::format("{} {} x {}", to_string(wd), to_string(wl), to_string(xd)));
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * m * k * n * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MatmulPrefill)
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1}, {1, 2}})
+    ->ArgNames({"format", "x_fp32", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_MatmulTensix(benchmark::State& state) {
+  Setup s = make_setup("ttnn:n150", 32, 2048, 2048, DataType::BFLOAT16, DataType::BFLOAT8_B, Layout::TILE);
+  s.config.compute_kernel_config.math_fidelity = static_cast<MathFidelity>(state.range(0));
+  run_matmul(state, s, 2);
+  state.SetLabel(std::string(to_string(s.config.compute_kernel_config.math_fidelity)));
+}
+BENCHMARK(BM_MatmulTensix)->Arg(0)->Arg(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,46 @@
+// Shared pieces of the modules: compile shapes, weight loading, activation buffers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ttt/device.hpp"
+#include "ttt/modules/module.hpp"
+#include "ttt/tensor.hpp"
+#include "ttt/weight_source.hpp"
+
+namespace ttt {
+
+// Positions: prefill starts at `start` for every user; decode gives one per user.
+using Positions = std::span<const int32_t>;
+
+// A weight as a module asks for it: Hugging Face source names (concatenated along the
+// output dim when several: Q|K|V), transposed to TTNN's [in, out], stored in `dtype`.
+struct WeightRequest {
+  std::string name;                  // "layers.0.attention.qkv_matmul.weight"
+  std::vector<std::string> sources;  // local names in the module's WeightSource
+  bool transpose = true;             // [out, in] -> [in, out]
+  DataType dtype = DataType::FLOAT32;
+  Layout layout = Layout::ROW_MAJOR;
+};
+
+// Converts reference weights into device tensors. The default converts in memory; the
+// model installs one backed by the on-disk weight cache.
+using WeightLoader = std::function<Tensor(const WeightSource&, const WeightRequest&, const DeviceSpec&)>;
+
+// Reads, fuses, transposes and converts a weight (no cache).
+Tensor convert_weight(const WeightSource& source, const WeightRequest& request, const DeviceSpec& device);
+// The logical shape a request produces ([in, out] when transposed).
+Shape weight_shape(const WeightSource& source, const WeightRequest& request);
+// The layout a weight is stored in: TILE on Tenstorrent targets and for block floats;
+// row-major fp32/bf16 on cpu (what the host GEMM reads fastest).
+Layout weight_layout(DataType dtype, const DeviceSpec& device);
+
+// Activation layout and dtype of a module boundary on this device.
+TensorSpec activation_spec(std::string name, Shape shape, const DeviceSpec& device);
+
+}  // namespace ttt

@@ -1,0 +1,195 @@
+#include "ttt/modules/mlp.hpp"
+
+#include <fmt/format.h>
+
+#include "ops/eltwise/eltwise.hpp"
+#include "ops/matmul/matmul.hpp"
+#include "ttt/activation_arena.hpp"
+#include "ttt/error.hpp"
+#include "ttt/thread_pool.hpp"
+
+namespace ttt {
+
+struct MLP::Plan {
+  ops::MatmulArgs ff1, ff3, ff2;
+  ops::BinaryArgs mul;
+  OpConfig c1, c3, cm, c2;
+  TensorSpec o1, o3, om, o2;
+  Tensor t1, t3, tm, t2;
+  Tensor t2_view;  // the output seen at a shorter prompt length
+};
+
+namespace {
+
+UnaryActivation unary_of(MlpActivation a) {
+  switch (a) {
+    case MlpActivation::silu: return UnaryActivation::SILU;
+    case MlpActivation::gelu: return UnaryActivation::GELU;
+    case MlpActivation::relu: return UnaryActivation::RELU;
+  }
+  return UnaryActivation::NONE;
+}
+
+Shape rows_shape(Mode mode, int64_t batch, int64_t seq, int64_t width) {
+  return mode == Mode::prefill ? Shape{batch, seq, width} : Shape{1, batch, width};
+}
+
+TensorSpec weight_spec(const std::string& name, int64_t k, int64_t n, const OpConfig& c, const DeviceSpec& d) {
+  const DataType dt = c.weights_dtype.value_or(DataType::BFLOAT16);
+  return TensorSpec{name, Shape{k, n}, dt, weight_layout(dt, d), kDramInterleaved};
+}
+
+}  // namespace
+
+MLP::MLP(MLPSpec spec, std::shared_ptr<Device> device, ModuleHardwareConfig hw,
+         std::shared_ptr<const WeightSource> reference, std::string path, WeightLoader loader)
+    : Module(std::move(path), std::move(device), std::move(hw)),
+      spec_(spec),
+      reference_(std::move(reference)),
+      loader_(loader ? std::move(loader) : WeightLoader(convert_weight)) {
+  spec_.validate();
+  TTT_CHECK(spec_.gated, Unsupported, "MLP '{}': only gated (SwiGLU) MLPs are implemented; got gated = false", this->path());
+  TTT_CHECK(!spec_.bias, Unsupported, "MLP '{}': MLP biases are not implemented", this->path());
+  apply_hardware_configs(ModuleShapes{});
+}
+
+MLP::~MLP() = default;
+
+std::vector<std::pair<std::string, OpShape>> MLP::describe_ops(Mode mode, const ModuleShapes& s) const {
+  const int64_t rows = mode == Mode::prefill ? s.prefill_batch * s.prefill_seq : s.decode_batch;
+  const int64_t h = spec_.hidden_dim, f = spec_.intermediate_dim;
+  OpShape up{OpKind::matmul, TensorGroup::FF1_FF3, rows, h, f};
+  OpShape down{OpKind::matmul, TensorGroup::FF2, rows, f, h};
+  OpShape mul{OpKind::eltwise, TensorGroup::ACTIVATION, rows, 1, f};
+  return {{"ff1_matmul", up}, {"ff3_matmul", up}, {"swiglu_mul", mul}, {"ff2_matmul", down}};
+}
+
+MLP::Plan MLP::make_plan(Mode mode, int64_t batch, int64_t seq) const {
+  const DeviceSpec& d = device().spec();
+  Plan p;
+  p.c1 = op(mode, "ff1_matmul").config;
+  p.c3 = op(mode, "ff3_matmul").config;
+  p.cm = op(mode, "swiglu_mul").config;
+  p.c2 = op(mode, "ff2_matmul").config;
+  const int64_t h = spec_.hidden_dim, f = spec_.intermediate_dim;
+  const TensorSpec x = activation_spec(child_path("input"), rows_shape(mode, batch, seq, h), d);
+  p.ff1 = ops::MatmulArgs{x, weight_spec(child_path("ff1_matmul.weight"), h, f, p.c1, d), std::nullopt,
+                          UnaryActivation::NONE};
+  p.ff3 = ops::MatmulArgs{x, weight_spec(child_path("ff3_matmul.weight"), h, f, p.c3, d), std::nullopt,
+                          UnaryActivation::NONE};
+  p.o1 = ops::MatmulOp::output_spec(p.ff1, p.c1);
+  p.o1.name = child_path("ff1_matmul.out");
+  p.o3 = ops::MatmulOp::output_spec(p.ff3, p.c3);
+  p.o3.name = child_path("ff3_matmul.out");
+  p.mul = ops::BinaryArgs{p.o1, p.o3, ops::BinaryOpType::MUL, unary_of(spec_.activation)};
+  p.om = ops::BinaryOp::output_spec(p.mul, p.cm);
+  p.om.name = child_path("swiglu_mul.out");
+  p.ff2 = ops::MatmulArgs{p.om, weight_spec(child_path("ff2_matmul.weight"), f, h, p.c2, d), std::nullopt,
+                          UnaryActivation::NONE};
+  p.o2 = ops::MatmulOp::output_spec(p.ff2, p.c2);
+  p.o2.name = child_path("ff2_matmul.out");
+  return p;
+}
+
+void MLP::check_ops(Mode mode, const ModuleShapes& s, std::vector<ResolvedOp>& resolved, ValidationReport& report) const {
+  const DeviceSpec& d = device().spec();
+  Plan p;
+  // make_plan reads ops(mode), which is `resolved` itself at this point.
+  try {
+    p = make_plan(mode, mode == Mode::prefill ? s.prefill_batch : s.decode_batch, mode == Mode::prefill ? s.prefill_seq : 1);
+  } catch (const Error& e) {
+    report.add(path(), "mlp", e.detail());
+    return;
+  }
+  for (auto& r : resolved) {
+    try {
+      if (r.name == "ff1_matmul" || r.name == "ff3_matmul" || r.name == "ff2_matmul") {
+        const ops::MatmulArgs& a = r.name == "ff1_matmul" ? p.ff1 : r.name == "ff3_matmul" ? p.ff3 : p.ff2;
+        ops::MatmulOp::validate(a, r.config, d);
+        r.cost = ops::MatmulOp::cost(a, r.config, d);
+        r.weight_bytes = a.weight.bytes();
+        r.output_bytes = ops::MatmulOp::output_spec(a, r.config).bytes();
+      } else if (r.name == "swiglu_mul") {
+        ops::BinaryOp::validate(p.mul, r.config, d);
+        r.cost = ops::BinaryOp::cost(p.mul, r.config, d);
+        r.output_bytes = p.om.bytes();
+      }
+    } catch (const Error& e) {
+      report.add(path(), r.name, e.detail());
+    }
+  }
+}
+
+void MLP::on_configs_applied() {
+  if (!reference_) return;
+  const DeviceSpec& d = device().spec();
+  auto load = [&](Tensor& dst, const char* op_name, const char* source) {
+    const OpConfig& c = op(Mode::decode, op_name).config;
+    const DataType dt = c.weights_dtype.value_or(DataType::BFLOAT16);
+    const Layout layout = weight_layout(dt, d);
+    if (dst.defined() && dst.dtype() == dt && dst.layout() == layout) return;  // unchanged
+    WeightRequest req{child_path(std::string(op_name) + ".weight"), {source}, true, dt, layout};
+    dst = loader_(*reference_, req, d);
+  };
+  load(w1_, "ff1_matmul", "gate_proj.weight");
+  load(w3_, "ff3_matmul", "up_proj.weight");
+  load(w2_, "ff2_matmul", "down_proj.weight");
+  // Prefill and decode share one copy of each weight: their configs must agree on it.
+  for (const char* name : {"ff1_matmul", "ff3_matmul", "ff2_matmul"}) {
+    TTT_CHECK(op(Mode::prefill, name).config.weights_dtype == op(Mode::decode, name).config.weights_dtype,
+              InvalidConfig, "{}.{}: prefill and decode configs name different weights_dtype ({} vs {}); one copy of the weights serves both modes",
+              path(), name, to_string(op(Mode::prefill, name).config.weights_dtype.value_or(DataType::BFLOAT16)),
+              to_string(op(Mode::decode, name).config.weights_dtype.value_or(DataType::BFLOAT16)));
+  }
+}
+
+void MLP::reserve_buffers(Mode mode, ActivationArena& arena) {
+  const ModuleShapes& s = shapes();
+  auto p = std::make_unique<Plan>(make_plan(mode, mode == Mode::prefill ? s.prefill_batch : s.decode_batch,
+                                            mode == Mode::prefill ? s.prefill_seq : 1));
+  for (const TensorSpec* t : {&p->o1, &p->o3, &p->om, &p->o2}) arena.reserve(*t);
+  plans_[static_cast<int>(mode)] = std::move(p);
+}
+
+void MLP::bind_buffers(Mode mode, ActivationArena& arena) {
+  Plan& p = *plans_[static_cast<int>(mode)];
+  p.t1 = arena.get(p.o1.name);
+  p.t3 = arena.get(p.o3.name);
+  p.tm = arena.get(p.om.name);
+  p.t2 = arena.get(p.o2.name);
+}
+
+Tensor& MLP::forward(Mode mode, const Tensor& x) {
+  TTT_CHECK(compiled(mode), InvalidConfig, "MLP '{}': call {} before forward_{}", path(),
+            mode == Mode::prefill ? "compile" : "compile_decode", to_string(mode));
+  TTT_CHECK(w1_.defined(), InvalidConfig, "MLP '{}' has no weights: construct it with reference weights", path());
+  Plan& p = *plans_[static_cast<int>(mode)];
+  ops::ExecContext ctx{device(), ThreadPool::global()};
+  if (x.shape() == p.ff1.x.shape && x.dtype() == p.ff1.x.dtype && x.layout() == p.ff1.x.layout) {
+    ops::MatmulOp::run(p.ff1, x, w1_, nullptr, p.t1, p.c1, ctx);
+    ops::MatmulOp::run(p.ff3, x, w3_, nullptr, p.t3, p.c3, ctx);
+    ops::BinaryOp::run(p.mul, p.t1, p.t3, p.tm, p.cm, ctx);
+    ops::MatmulOp::run(p.ff2, p.tm, w2_, nullptr, p.t2, p.c2, ctx);
+    return p.t2;
+  }
+  // A shorter prompt than compiled for: views of the same buffers (prefill only).
+  TTT_CHECK(mode == Mode::prefill && x.shape().rank() == 3 && x.shape()[0] <= p.ff1.x.shape[0] &&
+                x.shape()[1] <= p.ff1.x.shape[1] && x.shape()[2] == spec_.hidden_dim,
+            ShapeMismatch, "MLP '{}': input {} does not fit the compiled shape {}", path(), x.shape().str(),
+            p.ff1.x.shape.str());
+  Plan v = make_plan(mode, x.shape()[0], x.shape()[1]);
+  v.ff1.x.dtype = v.ff3.x.dtype = x.dtype();
+  v.ff1.x.layout = v.ff3.x.layout = x.layout();
+  Tensor t1 = p.t1.view(v.o1.shape), t3 = p.t3.view(v.o3.shape), tm = p.tm.view(v.om.shape);
+  ops::MatmulOp::run(v.ff1, x, w1_, nullptr, t1, v.c1, ctx);
+  ops::MatmulOp::run(v.ff3, x, w3_, nullptr, t3, v.c3, ctx);
+  ops::BinaryOp::run(v.mul, t1, t3, tm, v.cm, ctx);
+  p.t2_view = p.t2.view(v.o2.shape);
+  ops::MatmulOp::run(v.ff2, tm, w2_, nullptr, p.t2_view, v.c2, ctx);
+  return p.t2_view;
+}
+
+Tensor& MLP::forward_prefill(const Tensor& x) { return forward(Mode::prefill, x); }
+Tensor& MLP::forward_decode(const Tensor& x) { return forward(Mode::decode, x); }
+
+}  // namespace ttt

@@ -1,0 +1,369 @@
+// The AVX-512 kernel set (F, BW, VL, DQ), the hot paths of the host.
+//
+// GEMV on tiled weights reads each tile once and multiplies as it decodes:
+// - A face row (16 consecutive n at one k) becomes one 16-lane vector.
+// - Block floats: the magnitudes of a tile are first turned into signed bytes
+//   (two's complement, a 1 KiB L1 buffer); each face row is then one sign-extending
+//   widen, one int -> float conversion and one FMA per row of x. The shared exponent
+//   never touches the weights: it scales x instead (xs = x[k] * 2^(E - 127 - (bits - 1)),
+//   exact, a power of two), so the FMA computes the same product as the decoded weight
+//   would give.
+// - bfloat16: widen and shift; fp32: the FMA reads the tile directly.
+// - Several rows of x share each decoded face row; with few rows the sum over k is
+//   split over independent accumulators to hide the FMA latency.
+// The GEMM packs panels of 32 columns (one tile column) by decoding whole tiles, then
+// runs an 8 x 32 FMA micro-kernel (16 accumulators).
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/matmul/matmul_avx512_common.hpp"
+#include "ops/matmul/matmul_generic.hpp"
+#include "ops/matmul/matmul_kernels.hpp"
+
+namespace ttt::ops::matmul_detail {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Tile decoding
+// ---------------------------------------------------------------------------------------
+
+// Whether every shared exponent of a block-float tile takes the plain scaling path.
+template <int kBits>
+TTT_AVX512 inline bool plain_exponents(const uint8_t* tile) {
+  const __m512i e = _mm512_loadu_si512(tile);
+  const __mmask64 low = _mm512_cmplt_epu8_mask(e, _mm512_set1_epi8(kBits));
+  const __mmask64 special = _mm512_cmpeq_epi8_mask(e, _mm512_set1_epi8(static_cast<char>(0xFF)));
+  return (low | special) == 0;
+}
+
+// Magnitudes of a block-float tile as signed bytes in stored order (face row q at q * 16).
+TTT_AVX512 inline void signed_codes_bfp8(const uint8_t* tile, int8_t* out) {
+  const uint8_t* codes = tile + kBfpExponentBytes;
+  const __m512i magnitude_mask = _mm512_set1_epi8(0x7F);
+  for (int q = 0; q < 16; ++q) {
+    const __m512i c = _mm512_loadu_si512(codes + q * 64);
+    const __mmask64 negative = _mm512_movepi8_mask(c);
+    const __m512i m = _mm512_and_si512(c, magnitude_mask);
+    _mm512_store_si512(out + q * 64, _mm512_mask_sub_epi8(m, negative, _mm512_setzero_si512(), m));
+  }
+}
+
+TTT_AVX512 inline void signed_codes_bfp4(const uint8_t* tile, int8_t* out) {
+  const uint8_t* codes = tile + kBfpExponentBytes;
+  // Sign-magnitude nibble -> signed value.
+  const __m512i table = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 3, 4, 5, 6, 7, 0, -1, -2, -3, -4, -5, -6, -7));
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  // Each 128-bit lane holds two face rows (8 bytes each); unpacking the low and high
+  // nibbles gives one row per lane in two registers, which these indices put back in order.
+  const __m512i first = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+  const __m512i second = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  for (int q = 0; q < 8; ++q) {
+    const __m512i c = _mm512_loadu_si512(codes + q * 64);
+    const __m512i lo = _mm512_shuffle_epi8(table, _mm512_and_si512(c, nibble));
+    const __m512i hi = _mm512_shuffle_epi8(table, _mm512_and_si512(_mm512_srli_epi16(c, 4), nibble));
+    const __m512i even_rows = _mm512_unpacklo_epi8(lo, hi);
+    const __m512i odd_rows = _mm512_unpackhi_epi8(lo, hi);
+    _mm512_store_si512(out + q * 128, _mm512_permutex2var_epi64(even_rows, first, odd_rows));
+    _mm512_store_si512(out + q * 128 + 64, _mm512_permutex2var_epi64(even_rows, second, odd_rows));
+  }
+}
+
+// Scales of the face rows of a plain block-float tile: 2^(E - 127 - (bits - 1)).
+template <int kBits>
+TTT_AVX512 inline __m512 face_scales(const uint8_t* tile, int face) {
+  const __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(kBits - 1)), 23));
+}
+
+// Tile (tk, tn) as 32 x 32 fp32, row-major.
+TTT_AVX512 void decode_tile_avx512(const WeightView& w, int64_t tk, int64_t tn, float* out) {
+  const uint8_t* tile = w.tile(tk, tn);
+  auto row_of = [](float* o, int f, int r) { return o + ((f / 2) * 16 + r) * 32 + (f % 2) * 16; };
+  switch (w.dtype) {
+    case DataType::FLOAT32: {
+      const auto* t = reinterpret_cast<const float*>(tile);
+      for (int f = 0; f < 4; ++f)
+        for (int r = 0; r < 16; ++r) _mm512_storeu_ps(row_of(out, f, r), _mm512_loadu_ps(t + f * 256 + r * 16));
+      return;
+    }
+    case DataType::BFLOAT16: {
+      const auto* t = reinterpret_cast<const uint16_t*>(tile);
+      for (int f = 0; f < 4; ++f)
+        for (int r = 0; r < 16; ++r) _mm512_storeu_ps(row_of(out, f, r), bf16_row(t + f * 256 + r * 16));
+      return;
+    }
+    case DataType::BFLOAT8_B:
+    case DataType::BFLOAT4_B: {
+      const bool bfp8 = w.dtype == DataType::BFLOAT8_B;
+      if (!(bfp8 ? plain_exponents<7>(tile) : plain_exponents<3>(tile))) {
+        generic::decode_tile(w, tk, tn, out);
+        return;
+      }
+      alignas(64) int8_t codes[1024];
+      if (bfp8) {
+        signed_codes_bfp8(tile, codes);
+      } else {
+        signed_codes_bfp4(tile, codes);
+      }
+      for (int f = 0; f < 4; ++f) {
+        alignas(64) float scale[16];
+        _mm512_store_ps(scale, bfp8 ? face_scales<7>(tile, f) : face_scales<3>(tile, f));
+        for (int r = 0; r < 16; ++r) {
+          const __m512 v = code_row(codes + f * 256 + r * 16);
+          _mm512_storeu_ps(row_of(out, f, r), _mm512_mul_ps(v, _mm512_set1_ps(scale[r])));
+        }
+      }
+      return;
+    }
+    default: generic::decode_tile(w, tk, tn, out); return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// GEMV
+// ---------------------------------------------------------------------------------------
+
+// Face-row sources: row(f, r) is the 16-lane vector of face f, row r.
+struct CodeRows {
+  const int8_t* codes;
+  TTT_AVX512 __m512 row(int f, int r) const { return code_row(codes + f * 256 + r * 16); }
+};
+struct F32Rows {
+  const float* t;
+  TTT_AVX512 __m512 row(int f, int r) const { return _mm512_loadu_ps(t + f * 256 + r * 16); }
+};
+struct Bf16Rows {
+  const uint16_t* t;
+  TTT_AVX512 __m512 row(int f, int r) const { return bf16_row(t + f * 256 + r * 16); }
+};
+
+// y[m][0..32) += sum over the tile's 32 k of xs[m][face row] * row, for kRows rows of x.
+// xs[m * 64 + f * 16 + r] multiplies face f, row r.
+template <int kRows, class Rows>
+TTT_AVX512 inline void tile_times_rows(const Rows& rows, const float* xs, float* y, int64_t ldy) {
+  constexpr int kChains = kRows >= 4 ? 1 : 4 / kRows;
+  for (int h = 0; h < 2; ++h) {
+    __m512 acc[kRows][kChains];
+    for (int m = 0; m < kRows; ++m) {
+      acc[m][0] = _mm512_loadu_ps(y + m * ldy + h * 16);
+      for (int c = 1; c < kChains; ++c) acc[m][c] = _mm512_setzero_ps();
+    }
+    for (int half = 0; half < 2; ++half) {
+      const int f = h + 2 * half;  // faces h and h + 2 hold columns h * 16.. for k 0..15, 16..31
+#pragma GCC unroll 16
+      for (int r = 0; r < 16; ++r) {
+        const __m512 v = rows.row(f, r);
+        for (int m = 0; m < kRows; ++m) {
+          acc[m][r % kChains] = _mm512_fmadd_ps(v, _mm512_set1_ps(xs[m * 64 + f * 16 + r]), acc[m][r % kChains]);
+        }
+      }
+    }
+    for (int m = 0; m < kRows; ++m) {
+      __m512 sum = acc[m][0];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][c]);
+      _mm512_storeu_ps(y + m * ldy + h * 16, sum);
+    }
+  }
+}
+
+template <class Rows>
+TTT_AVX512 inline void tile_times_all_rows(const Rows& rows, const float* xs, int64_t nrows, float* y, int64_t ldy) {
+  int64_t m = 0;
+  for (; m + 8 <= nrows; m += 8) tile_times_rows<8>(rows, xs + m * 64, y + m * ldy, ldy);
+  if (m + 4 <= nrows) tile_times_rows<4>(rows, xs + m * 64, y + m * ldy, ldy), m += 4;
+  if (m + 2 <= nrows) tile_times_rows<2>(rows, xs + m * 64, y + m * ldy, ldy), m += 2;
+  if (m < nrows) tile_times_rows<1>(rows, xs + m * 64, y + m * ldy, ldy);
+}
+
+// xs for a tile at K tile tk: each face row's x value, scaled by the row's shared exponent
+// for block floats (kBits > 0) or as it is (kBits == 0).
+template <int kBits>
+TTT_AVX512 inline void tile_x(const uint8_t* tile, const float* x, int64_t kpad, int64_t nrows, int64_t tk, float* xs) {
+  for (int64_t m = 0; m < nrows; ++m) {
+    const float* xm = x + m * kpad + tk * 32;
+    for (int f = 0; f < 4; ++f) {
+      const __m512 v = _mm512_loadu_ps(xm + (f / 2) * 16);
+      _mm512_store_ps(xs + m * 64 + f * 16, kBits ? _mm512_mul_ps(v, face_scales<kBits>(tile, f)) : v);
+    }
+  }
+}
+
+constexpr int64_t kGemvMaxRows = 64;  // rows of x one pass keeps scaled x for (xs buffer)
+
+TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
+  const WeightView& w = *a.w;
+  const int64_t tiles = (a.cols + 31) / 32;
+  alignas(64) int8_t codes[1024];
+  alignas(64) float xs[kGemvMaxRows * 64];
+  alignas(64) float decoded[1024];  // face-ordered values of a tile off the plain path
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kGemvMaxRows) {
+    const int64_t nrows = std::min(kGemvMaxRows, a.rows - r0);
+    const float* x = a.x + r0 * a.kpad;
+    float* y0 = a.y + r0 * a.ldy;
+    for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
+    for (int64_t tk = 0; tk < w.kt; ++tk) {
+      // The first tile's xs serves every tile of this K tile for unscaled formats.
+      if (w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16) {
+        tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+      }
+      for (int64_t j = 0; j < tiles; ++j) {
+        const uint8_t* tile = w.tile(tk, a.col0 / 32 + j);
+        float* y = y0 + j * 32;
+        switch (w.dtype) {
+          case DataType::FLOAT32:
+            tile_times_all_rows(F32Rows{reinterpret_cast<const float*>(tile)}, xs, nrows, y, a.ldy);
+            break;
+          case DataType::BFLOAT16:
+            tile_times_all_rows(Bf16Rows{reinterpret_cast<const uint16_t*>(tile)}, xs, nrows, y, a.ldy);
+            break;
+          case DataType::BFLOAT8_B:
+          case DataType::BFLOAT4_B: {
+            const bool bfp8 = w.dtype == DataType::BFLOAT8_B;
+            if (bfp8 ? plain_exponents<7>(tile) : plain_exponents<3>(tile)) {
+              if (bfp8) {
+                signed_codes_bfp8(tile, codes);
+                tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
+              } else {
+                signed_codes_bfp4(tile, codes);
+                tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
+              }
+              tile_times_all_rows(CodeRows{codes}, xs, nrows, y, a.ldy);
+            } else {
+              // Rare (zeros, denormal-range or inf/NaN exponents): exact values, plain x.
+              for (int f = 0; f < 4; ++f) {
+                for (int r = 0; r < 16; ++r) {
+                  if (bfp8) {
+                    generic::decode_bfp_face_row<7>(tile, f, r, decoded + f * 256 + r * 16);
+                  } else {
+                    generic::decode_bfp_face_row<3>(tile, f, r, decoded + f * 256 + r * 16);
+                  }
+                }
+              }
+              tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+              tile_times_all_rows(F32Rows{decoded}, xs, nrows, y, a.ldy);
+            }
+            break;
+          }
+          default: break;
+        }
+      }
+    }
+  }
+}
+
+// Row-major weights: four k rows at a time, 64 columns per step, y kept in memory.
+template <bool kBf16>
+TTT_AVX512 inline __m512 rm_load(const WeightView& w, int64_t k, int64_t n, __mmask16 mask) {
+  if constexpr (kBf16) {
+    const auto* p = reinterpret_cast<const uint16_t*>(w.data) + k * w.n + n;
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
+  } else {
+    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(w.data) + k * w.n + n);
+  }
+}
+
+template <bool kBf16>
+TTT_AVX512 void gemv_row_major(const GemvArgs& a) {
+  const WeightView& w = *a.w;
+  const int64_t cols = std::min(a.cols, w.n - a.col0);
+  const int64_t steps = (cols + 15) / 16;
+  for (int64_t r = 0; r < a.rows; ++r) std::fill(a.y + r * a.ldy, a.y + r * a.ldy + steps * 16, 0.0f);
+  for (int64_t k0 = 0; k0 < w.k; k0 += 4) {
+    const int kb = static_cast<int>(std::min<int64_t>(4, w.k - k0));
+    for (int64_t s = 0; s < steps; ++s) {
+      const int64_t c = s * 16;
+      const __mmask16 mask = cols - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - c)) - 1);
+      __m512 v[4];
+      for (int kk = 0; kk < 4; ++kk) v[kk] = kk < kb ? rm_load<kBf16>(w, k0 + kk, a.col0 + c, mask) : _mm512_setzero_ps();
+      for (int64_t r = 0; r < a.rows; ++r) {
+        const float* xr = a.x + r * a.kpad + k0;  // kpad >= k0 + 4 (a multiple of 32)
+        float* yr = a.y + r * a.ldy + c;
+        __m512 acc = _mm512_loadu_ps(yr);
+        __m512 acc2 = _mm512_mul_ps(v[1], _mm512_set1_ps(xr[1]));
+        acc = _mm512_fmadd_ps(v[0], _mm512_set1_ps(xr[0]), acc);
+        acc2 = _mm512_fmadd_ps(v[3], _mm512_set1_ps(xr[3]), acc2);
+        acc = _mm512_fmadd_ps(v[2], _mm512_set1_ps(xr[2]), acc);
+        _mm512_storeu_ps(yr, _mm512_add_ps(acc, acc2));
+      }
+    }
+  }
+}
+
+TTT_AVX512 void gemv_avx512(const GemvArgs& a) {
+  if (a.w->layout == Layout::TILE) {
+    gemv_tiles(a);
+  } else if (a.w->dtype == DataType::BFLOAT16) {
+    gemv_row_major<true>(a);
+  } else {
+    gemv_row_major<false>(a);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// GEMM (fp32)
+// ---------------------------------------------------------------------------------------
+
+TTT_AVX512 void pack_a_avx512(const float* x, int64_t kpad, int64_t rows, int64_t r0, void* out) {
+  generic::pack_a_fp32(x, kpad, rows, r0, out);
+}
+
+TTT_AVX512 void pack_b_avx512(const WeightView& w, int64_t k0, int64_t kc, int64_t n0, void* out) {
+  float* o = static_cast<float*>(out);
+  if (w.layout == Layout::TILE) {
+    for (int64_t k = 0; k < kc; k += 32) decode_tile_avx512(w, (k0 + k) / 32, n0 / 32, o + k * 32);
+    return;
+  }
+  const int64_t width = std::clamp<int64_t>(w.n - n0, 0, 32);
+  const __mmask16 m0 = width >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << width) - 1);
+  const __mmask16 m1 = width >= 32 ? __mmask16(0xFFFF) : width > 16 ? __mmask16((1u << (width - 16)) - 1) : 0;
+  const bool bf16 = w.dtype == DataType::BFLOAT16;
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+    if (k0 + k < w.k) {
+      v0 = bf16 ? rm_load<true>(w, k0 + k, n0, m0) : rm_load<false>(w, k0 + k, n0, m0);
+      v1 = bf16 ? rm_load<true>(w, k0 + k, n0 + 16, m1) : rm_load<false>(w, k0 + k, n0 + 16, m1);
+    }
+    _mm512_storeu_ps(o + k * 32, v0);
+    _mm512_storeu_ps(o + k * 32 + 16, v1);
+  }
+}
+
+TTT_AVX512 void micro_avx512(const void* a_, const void* b_, int64_t kc, float* c, int64_t ldc, int mr, int nr,
+                             bool accumulate) {
+  const float* a = static_cast<const float*>(a_);
+  const float* b = static_cast<const float*>(b_);
+  __m512 acc[kGemmMR][2];
+  for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m512 b0 = _mm512_loadu_ps(b + k * 32);
+    const __m512 b1 = _mm512_loadu_ps(b + k * 32 + 16);
+    for (int r = 0; r < kGemmMR; ++r) {
+      const __m512 ar = _mm512_set1_ps(a[k * kGemmMR + r]);
+      acc[r][0] = _mm512_fmadd_ps(ar, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(ar, b1, acc[r][1]);
+    }
+  }
+  store_c_tile(acc, c, ldc, mr, nr, accumulate);
+}
+
+TTT_AVX512 void epilogue_avx512(float* y, int64_t n, const EpilogueArgs& e) { epilogue_row_avx512(y, n, e); }
+
+}  // namespace
+
+const KernelSet& avx512_kernels() {
+  static const KernelSet set = [] {
+    KernelSet s;
+    s.isa = IsaLevel::AVX512;
+    s.gemv = gemv_avx512;
+    s.gemm_fp32 = GemmKernels{GemmMath::FP32, pack_a_avx512, pack_b_avx512, micro_avx512};
+    s.gemm_bf16 = s.gemm_fp32;
+    s.decode_tile = decode_tile_avx512;
+    s.epilogue_row = epilogue_avx512;
+    return s;
+  }();
+  return set;
+}
+
+}  // namespace ttt::ops::matmul_detail

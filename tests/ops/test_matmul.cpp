@@ -1,0 +1,734 @@
+// The matmul op: host paths (GEMV, GEMM, oneDNN) against a double reference on every
+// weight format and ISA level, the Tensix model's fidelity, accumulation and narrowing,
+// the cost, and every validation error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "op_test_util.hpp"
+#include "ops/matmul/matmul.hpp"
+#include "ttt/cpu_features.hpp"
+#include "ttt/thread_pool.hpp"
+
+namespace ttt::test {
+namespace {
+
+using ops::MatmulArgs;
+using ops::MatmulOp;
+
+std::shared_ptr<Device> open_device(const char* name) {
+  static std::shared_ptr<Device> cpu = Device::open("cpu");
+  static std::shared_ptr<Device> n150 = Device::open("ttnn:n150");
+  return std::string(name) == "cpu" ? cpu : n150;
+}
+
+// Restores the ISA limit when a test leaves.
+struct IsaGuard {
+  ~IsaGuard() { set_isa_limit(IsaLevel::AVX512_BF16); }
+};
+
+struct Problem {
+  Shape x_shape;
+  int64_t n = 0;
+  DataType x_dtype = DataType::FLOAT32;
+  Layout x_layout = Layout::ROW_MAJOR;
+  DataType w_dtype = DataType::FLOAT32;
+  Layout w_layout = Layout::ROW_MAJOR;
+  bool bias = false;
+  UnaryActivation act = UnaryActivation::NONE;
+  uint64_t seed = 1;
+};
+
+struct Operands {
+  MatmulArgs args;
+  Tensor x, w, b;
+  std::vector<double> xq, wq, bq;  // the values the op sees (after quantization)
+  std::vector<float> xf, wf;       // the values before quantization
+  int64_t rows = 0, k = 0, n = 0;
+};
+
+Operands make_operands(const Problem& p) {
+  Operands o;
+  o.k = p.x_shape[-1];
+  o.n = p.n;
+  o.rows = p.x_shape.volume() / o.k;
+  o.xf = random_values(static_cast<std::size_t>(p.x_shape.volume()), p.seed, -1.f, 1.f);
+  o.wf = random_values(static_cast<std::size_t>(o.k * o.n), p.seed + 1, -0.5f, 0.5f);
+  const Shape ws{o.k, o.n};
+  o.x = make_tensor(o.xf, p.x_shape, p.x_dtype, p.x_layout, "x");
+  o.w = make_tensor(o.wf, ws, p.w_dtype, p.w_layout, "w");
+  o.xq = quantized(o.xf, p.x_shape, p.x_dtype, p.x_layout);
+  o.wq = quantized(o.wf, ws, p.w_dtype, p.w_layout);
+  o.args.x = o.x.spec();
+  o.args.weight = o.w.spec();
+  o.args.activation = p.act;
+  if (p.bias) {
+    const auto bf = random_values(static_cast<std::size_t>(o.n), p.seed + 2, -0.3f, 0.3f);
+    o.b = make_tensor(bf, Shape{o.n}, DataType::FLOAT32, Layout::ROW_MAJOR, "b");
+    o.bq.assign(bf.begin(), bf.end());
+    o.args.bias = o.b.spec();
+  }
+  return o;
+}
+
+double act_ref(UnaryActivation a, double v) {
+  switch (a) {
+    case UnaryActivation::SILU: return v / (1.0 + std::exp(-v));
+    case UnaryActivation::GELU: return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    case UnaryActivation::RELU: return v > 0 ? v : 0.0;
+    case UnaryActivation::NONE: break;
+  }
+  return v;
+}
+
+// Double reference on the given operand values; `scale` gets sum_k |x w| per output (the
+// size fp32 rounding errors are measured against).
+std::vector<double> reference(const Operands& o, const std::vector<double>& xq, const std::vector<double>& wq,
+                              UnaryActivation act, std::vector<double>* scale = nullptr) {
+  std::vector<double> y(static_cast<std::size_t>(o.rows * o.n));
+  if (scale) scale->assign(y.size(), 0.0);
+  std::vector<double> acc(static_cast<std::size_t>(o.n)), mag(static_cast<std::size_t>(o.n));
+  for (int64_t r = 0; r < o.rows; ++r) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    std::fill(mag.begin(), mag.end(), 0.0);
+    for (int64_t k = 0; k < o.k; ++k) {
+      const double xv = xq[r * o.k + k];
+      const double* wr = wq.data() + k * o.n;
+      for (int64_t j = 0; j < o.n; ++j) {
+        acc[j] += xv * wr[j];
+        mag[j] += std::abs(xv * wr[j]);
+      }
+    }
+    for (int64_t j = 0; j < o.n; ++j) {
+      const double v = acc[j] + (o.bq.empty() ? 0.0 : o.bq[j]);
+      y[r * o.n + j] = act_ref(act, v);
+      if (scale) (*scale)[r * o.n + j] = mag[j] + 1.0;
+    }
+  }
+  return y;
+}
+
+struct RunOptions {
+  const char* device = "cpu";
+  DataType out_dtype = DataType::FLOAT32;
+  Layout out_layout = Layout::ROW_MAJOR;
+  ProgramConfig kernel_config{};
+  ComputeKernelConfig compute{};
+  int threads = 0;
+};
+
+std::vector<float> run(const Operands& o, const RunOptions& opt = {}) {
+  auto dev = open_device(opt.device);
+  OpConfig cfg;
+  cfg.op_name = "test_matmul";
+  cfg.dtype = opt.out_dtype;
+  cfg.layout = opt.out_layout;
+  cfg.kernel_config = opt.kernel_config;
+  cfg.compute_kernel_config = opt.compute;
+  MatmulOp::validate(o.args, cfg, dev->spec());
+  Tensor out = Tensor::empty(MatmulOp::output_spec(o.args, cfg));
+  ops::ExecContext ctx{*dev, ThreadPool::global(), opt.threads};
+  MatmulOp::run(o.args, o.x, o.w, o.args.bias ? &o.b : nullptr, out, cfg, ctx);
+  return to_float(out);
+}
+
+// max over outputs of |got - ref| / scale.
+double max_rel_error(const std::vector<float>& got, const std::vector<double>& ref, const std::vector<double>& scale) {
+  double m = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) m = std::max(m, std::abs(got[i] - ref[i]) / scale[i]);
+  return m;
+}
+
+const std::vector<std::pair<DataType, Layout>>& weight_formats() {
+  static const std::vector<std::pair<DataType, Layout>> f = {
+      {DataType::FLOAT32, Layout::ROW_MAJOR},  {DataType::FLOAT32, Layout::TILE},  {DataType::BFLOAT16, Layout::ROW_MAJOR},
+      {DataType::BFLOAT16, Layout::TILE},      {DataType::BFLOAT8_B, Layout::TILE}, {DataType::BFLOAT4_B, Layout::TILE}};
+  return f;
+}
+
+std::string describe(const Problem& p) {
+  return fmt::format("x {} {} {}, w {} {}, n {}, bias {}, act {}", p.x_shape.str(), to_string(p.x_dtype),
+                     to_string(p.x_layout), to_string(p.w_dtype), to_string(p.w_layout), p.n, p.bias,
+                     to_string(p.act));
+}
+
+// ---------------------------------------------------------------------------------------
+// cpu
+// ---------------------------------------------------------------------------------------
+
+TEST(MatmulHost, MatchesDoubleReferenceOverShapesAndFormats) {
+  const std::vector<int64_t> ms{1, 5, 32, 77}, ks{64, 100, 2048}, ns{32, 172, 512};
+  const UnaryActivation acts[] = {UnaryActivation::NONE, UnaryActivation::SILU, UnaryActivation::GELU,
+                                  UnaryActivation::RELU};
+  int i = 0;
+  for (int64_t m : ms) {
+    for (int64_t k : ks) {
+      for (int64_t n : ns) {
+        for (const auto& [wd, wl] : weight_formats()) {
+          ++i;
+          Problem p;
+          p.x_shape = (i % 5 == 0) ? Shape{2, m, k} : Shape{m, k};
+          p.n = n;
+          // x in FLOAT32 or BFLOAT16 (which selects the bfloat16 GEMM for non-fp32 weights).
+          p.x_dtype = (i % 3 == 0) ? DataType::BFLOAT16 : DataType::FLOAT32;
+          p.x_layout = (i % 4 == 1) ? Layout::TILE : Layout::ROW_MAJOR;
+          p.w_dtype = wd;
+          p.w_layout = wl;
+          p.bias = i % 2 == 0;
+          p.act = acts[(i / 2) % 4];
+          p.seed = static_cast<uint64_t>(i);
+          const Operands o = make_operands(p);
+          std::vector<double> scale;
+          const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
+          const auto got = run(o);
+          EXPECT_LT(max_rel_error(got, ref, scale), 1e-6) << describe(p);
+          EXPECT_GE(pcc(got, ref), 0.99999) << describe(p);
+        }
+      }
+    }
+  }
+}
+
+// What each weight format costs against fp32 weights (documents the PCC floors per dtype).
+TEST(MatmulHost, FormatErrorAgainstFp32Weights) {
+  const std::pair<DataType, double> floors[] = {
+      {DataType::BFLOAT16, 0.9999}, {DataType::BFLOAT8_B, 0.999}, {DataType::BFLOAT4_B, 0.97}};
+  for (const auto& [dtype, floor] : floors) {
+    Problem p;
+    p.x_shape = Shape{4, 1024};
+    p.n = 256;
+    p.w_dtype = dtype;
+    p.w_layout = Layout::TILE;
+    const Operands o = make_operands(p);
+    const std::vector<double> wf(o.wf.begin(), o.wf.end());
+    const auto ref = reference(o, o.xq, wf, p.act);
+    EXPECT_GE(pcc(run(o), ref), floor) << to_string(dtype);
+  }
+}
+
+TEST(MatmulHost, EveryIsaLevelAgreesWithScalar) {
+  IsaGuard guard;
+  const IsaLevel best = cpu_features().best;
+  std::vector<Problem> problems;
+  int i = 0;
+  for (int64_t m : {1, 3, 20, 40}) {
+    for (const auto& [wd, wl] : weight_formats()) {
+      for (DataType xd : {DataType::FLOAT32, DataType::BFLOAT16}) {
+        Problem p;
+        p.x_shape = Shape{m, 288};
+        p.n = 200;
+        p.x_dtype = xd;
+        p.w_dtype = wd;
+        p.w_layout = wl;
+        p.bias = (i % 2) == 0;
+        p.act = i % 3 == 0 ? UnaryActivation::SILU : i % 3 == 1 ? UnaryActivation::GELU : UnaryActivation::NONE;
+        p.seed = static_cast<uint64_t>(100 + i++);
+        problems.push_back(p);
+      }
+    }
+  }
+  for (const Problem& p : problems) {
+    const Operands o = make_operands(p);
+    std::vector<double> scale;
+    reference(o, o.xq, o.wq, p.act, &scale);
+    set_isa_limit(IsaLevel::SCALAR);
+    const auto base = run(o);
+    const std::vector<double> based(base.begin(), base.end());
+    for (IsaLevel level : {IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
+      if (static_cast<int>(level) > static_cast<int>(best)) continue;
+      set_isa_limit(level);
+      const auto got = run(o);
+      EXPECT_LT(max_rel_error(got, based, scale), 1e-6) << to_string(level) << ": " << describe(p);
+    }
+  }
+}
+
+TEST(MatmulHost, GemvGemmThreadsAndBlockingAgree) {
+  Problem p;
+  p.x_shape = Shape{12, 320};
+  p.n = 300;
+  p.w_dtype = DataType::BFLOAT8_B;
+  p.w_layout = Layout::TILE;
+  p.bias = true;
+  p.act = UnaryActivation::SILU;
+  const Operands o = make_operands(p);
+  std::vector<double> scale;
+  const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
+  const CpuKernelConfig configs[] = {
+      {0, 0, 0, 0},       // default: GEMV for 12 rows
+      {1, 0, 0, 0},       // one thread
+      {0, 4, 0, 0},       // GEMM (block_m below the rows)
+      {0, 4, 64, 64},     // GEMM, small panel blocks
+      {1, 1, 32, 96},     // GEMM, one thread, odd depth block
+  };
+  for (const CpuKernelConfig& c : configs) {
+    RunOptions opt;
+    opt.kernel_config = c;
+    EXPECT_LT(max_rel_error(run(o, opt), ref, scale), 1e-6)
+        << "threads " << c.threads << " block_m " << c.block_m << " block_n " << c.block_n << " block_k " << c.block_k;
+  }
+  RunOptions capped;
+  capped.threads = 1;
+  EXPECT_LT(max_rel_error(run(o, capped), ref, scale), 1e-6);
+}
+
+TEST(MatmulHost, OutputDtypesAndLayouts) {
+  Problem p;
+  p.x_shape = Shape{1, 3, 70};
+  p.n = 90;
+  p.w_dtype = DataType::BFLOAT16;
+  const Operands o = make_operands(p);
+  const auto ref = reference(o, o.xq, o.wq, p.act);
+  for (auto [dt, lay, floor] : {std::tuple{DataType::BFLOAT16, Layout::TILE, 0.9999},
+                                std::tuple{DataType::BFLOAT16, Layout::ROW_MAJOR, 0.9999},
+                                std::tuple{DataType::BFLOAT8_B, Layout::TILE, 0.999},
+                                std::tuple{DataType::FLOAT32, Layout::TILE, 0.999999}}) {
+    RunOptions opt;
+    opt.out_dtype = dt;
+    opt.out_layout = lay;
+    EXPECT_GE(pcc(run(o, opt), ref), floor) << to_string(dt) << " " << to_string(lay);
+  }
+}
+
+// Block-float rows whose shared exponent is off the plain scaling path: all zeros, tiny
+// values (exponent field below the magnitude width) and mixed rows.
+TEST(MatmulHost, BlockFloatSpecialExponents) {
+  IsaGuard guard;
+  for (DataType wd : {DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
+    Problem p;
+    p.x_shape = Shape{3, 64};
+    p.n = 64;
+    p.w_dtype = wd;
+    p.w_layout = Layout::TILE;
+    Operands o = make_operands(p);
+    for (int64_t k = 0; k < 64; ++k) {
+      for (int64_t j = 0; j < 64; ++j) {
+        float& v = o.wf[k * 64 + j];
+        if (k < 16 && j < 16) v = 0.0f;                               // zero rows
+        if (k >= 16 && k < 32 && j < 16) v *= 1e-38f;                // exponents 0..6
+        if (k >= 32 && k < 48 && j >= 32) v = (j % 2) ? 3e-38f : v;  // mixed
+      }
+    }
+    o.w = make_tensor(o.wf, Shape{64, 64}, wd, Layout::TILE, "w");
+    o.wq = quantized(o.wf, Shape{64, 64}, wd, Layout::TILE);
+    std::vector<double> scale;
+    const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512}) {
+      if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
+      set_isa_limit(level);
+      EXPECT_LT(max_rel_error(run(o), ref, scale), 1e-6) << to_string(wd) << " " << to_string(level);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// ttnn:n150
+// ---------------------------------------------------------------------------------------
+
+ComputeKernelConfig compute(MathFidelity f, bool fp32) {
+  ComputeKernelConfig c;
+  c.math_fidelity = f;
+  c.fp32_dest_acc_en = fp32;
+  return c;
+}
+
+// One output: x [1, k] (BFLOAT16 TILE) @ w [k, 1] (dtype TILE) on n150.
+float ttnn_dot(const std::vector<float>& x, const std::vector<float>& w, DataType x_dtype, DataType w_dtype,
+               ComputeKernelConfig cc) {
+  const int64_t k = static_cast<int64_t>(x.size());
+  Operands o;
+  o.x = make_tensor(x, Shape{1, k}, x_dtype, Layout::TILE, "x");
+  o.w = make_tensor(w, Shape{k, 1}, w_dtype, Layout::TILE, "w");
+  o.args.x = o.x.spec();
+  o.args.weight = o.w.spec();
+  RunOptions opt;
+  opt.device = "ttnn:n150";
+  opt.out_dtype = DataType::FLOAT32;
+  opt.out_layout = Layout::TILE;
+  opt.compute = cc;
+  return run(o, opt)[0];
+}
+
+// a = 1 + 2^-5 sits in SrcA's second phase part; b = 1 + 2^-7 in SrcB's low part.
+TEST(MatmulTensix, FidelityPhasesReadTheirMantissaBits) {
+  const float a = 1.0f + 0x1p-5f, b = 1.0f + 0x1p-7f;
+  const float expected[] = {1.0f, 1.0f + 0x1p-5f, 1.0f + 0x1p-5f + 0x1p-7f, 1.0f + 0x1p-5f + 0x1p-7f + 0x1p-12f};
+  for (int f = 0; f < 4; ++f) {
+    const auto fid = static_cast<MathFidelity>(f);
+    EXPECT_EQ(ttnn_dot({b}, {a}, DataType::BFLOAT16, DataType::BFLOAT16, compute(fid, true)), expected[f])
+        << to_string(fid);
+  }
+  // Without fp32 accumulation HiFi4's 2^-12 is below TF32 and the result is bfloat16.
+  EXPECT_EQ(ttnn_dot({b}, {a}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::HiFi4, false)),
+            1.0f + 0x1p-5f + 0x1p-7f);
+  // Operands swapped: b in SrcA is read whole by HiFi2 (its 2^-7 is in the second part),
+  // a in SrcB whole at LoFi (2^-5 is among the top six bits).
+  EXPECT_EQ(ttnn_dot({a}, {b}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::LoFi, true)),
+            1.0f + 0x1p-5f);
+  EXPECT_EQ(ttnn_dot({a}, {b}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::HiFi2, true)),
+            (1.0f + 0x1p-5f) * (1.0f + 0x1p-7f));
+}
+
+TEST(MatmulTensix, Fp32OperandsAreTruncatedToTheSourceRegisters) {
+  const auto hifi4 = compute(MathFidelity::HiFi4, true);
+  // SrcB keeps 10 mantissa bits (truncated): 2^-10 stays, 2^-11 and below go.
+  EXPECT_EQ(ttnn_dot({1.0f + 0x1p-10f}, {1.0f}, DataType::FLOAT32, DataType::BFLOAT16, hifi4), 1.0f + 0x1p-10f);
+  EXPECT_EQ(ttnn_dot({1.0f + 0x1p-11f + 0x1p-12f}, {1.0f}, DataType::FLOAT32, DataType::BFLOAT16, hifi4), 1.0f);
+  // SrcA never reads the last TF32 bit: 2^-10 of a FLOAT32 weight is lost, 2^-9 is not.
+  EXPECT_EQ(ttnn_dot({1.0f}, {1.0f + 0x1p-10f}, DataType::BFLOAT16, DataType::FLOAT32, hifi4), 1.0f);
+  EXPECT_EQ(ttnn_dot({1.0f}, {1.0f + 0x1p-9f}, DataType::BFLOAT16, DataType::FLOAT32, hifi4), 1.0f + 0x1p-9f);
+}
+
+TEST(MatmulTensix, DestinationRoundsPerKTileAndNarrowsTiesAway) {
+  // 1 then 2^-12 in each of 32 further K tiles: exact sum 1 + 2^-7. The 16-bit
+  // destination rounds 1 + 2^-12 back to 1 after every tile; fp32 keeps it.
+  std::vector<float> x(33 * 32, 0.0f), w(33 * 32, 1.0f);
+  x[0] = 1.0f;
+  for (int t = 1; t <= 32; ++t) x[t * 32] = 0x1p-12f;
+  const auto hifi4 = [](bool fp32) { return compute(MathFidelity::HiFi4, fp32); };
+  EXPECT_EQ(ttnn_dot(x, w, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(true)), 1.0f + 0x1p-7f);
+  EXPECT_EQ(ttnn_dot(x, w, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)), 1.0f);
+  // 1 + 2^-8 is a bfloat16 tie: away from zero gives 1 + 2^-7 (even rounding would give 1).
+  EXPECT_EQ(ttnn_dot({1.0f, 0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)),
+            1.0f + 0x1p-7f);
+  EXPECT_EQ(ttnn_dot({-1.0f, -0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)),
+            -1.0f - 0x1p-7f);
+  EXPECT_EQ(ttnn_dot({1.0f, 0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(true)),
+            1.0f + 0x1p-8f);
+}
+
+TEST(MatmulTensix, FidelityOrdersTheErrorOnRandomInputs) {
+  Problem p;
+  p.x_shape = Shape{1, 32, 1024};
+  p.n = 172;
+  p.x_dtype = DataType::BFLOAT16;
+  p.x_layout = Layout::TILE;
+  p.w_dtype = DataType::BFLOAT16;
+  p.w_layout = Layout::TILE;
+  p.bias = true;
+  const Operands o = make_operands(p);
+  const auto ref = reference(o, o.xq, o.wq, p.act);
+  auto error = [&](MathFidelity f, bool fp32) {
+    RunOptions opt;
+    opt.device = "ttnn:n150";
+    opt.out_layout = Layout::TILE;
+    opt.out_dtype = DataType::FLOAT32;
+    opt.compute = compute(f, fp32);
+    const auto got = run(o, opt);
+    double e = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) e += (got[i] - ref[i]) * (got[i] - ref[i]);
+    return std::sqrt(e / static_cast<double>(got.size()));
+  };
+  const double lofi = error(MathFidelity::LoFi, true), hifi2 = error(MathFidelity::HiFi2, true),
+               hifi3 = error(MathFidelity::HiFi3, true), hifi4 = error(MathFidelity::HiFi4, true);
+  EXPECT_GT(lofi, hifi2);
+  EXPECT_GT(hifi2, hifi3);
+  EXPECT_GT(hifi3, hifi4);
+  EXPECT_LT(hifi4, 1e-5);  // HiFi4 with fp32 accumulation: the bfloat16-input product
+  EXPECT_GT(error(MathFidelity::HiFi4, false), hifi4);  // 16-bit destination
+  RunOptions opt;
+  opt.device = "ttnn:n150";
+  opt.out_layout = Layout::TILE;
+  opt.out_dtype = DataType::FLOAT32;
+  opt.compute = compute(MathFidelity::HiFi4, true);
+  EXPECT_GE(pcc(run(o, opt), ref), 0.999999);
+}
+
+TEST(MatmulTensix, BlockFloatWeightsAndBatchesOnEveryIsa) {
+  IsaGuard guard;
+  for (DataType wd : {DataType::BFLOAT8_B, DataType::BFLOAT4_B, DataType::FLOAT32}) {
+    Problem p;
+    p.x_shape = Shape{2, 40, 100};
+    p.n = 90;
+    p.x_dtype = DataType::BFLOAT16;
+    p.x_layout = Layout::TILE;
+    p.w_dtype = wd;
+    p.w_layout = Layout::TILE;
+    p.bias = true;
+    p.act = UnaryActivation::SILU;
+    const Operands o = make_operands(p);
+    const auto ref = reference(o, o.xq, o.wq, p.act);
+    RunOptions opt;
+    opt.device = "ttnn:n150";
+    opt.out_layout = Layout::TILE;
+    opt.compute = compute(MathFidelity::HiFi2, false);
+    set_isa_limit(IsaLevel::SCALAR);
+    const auto scalar = run(o, opt);
+    // HiFi2 reads bfp8 / bfp4 weights whole; FLOAT32 weights lose bits.
+    EXPECT_GE(pcc(scalar, ref), wd == DataType::FLOAT32 ? 0.999 : 0.9999) << to_string(wd);
+    set_isa_limit(IsaLevel::AVX512_BF16);
+    EXPECT_EQ(run(o, opt), scalar) << "the Tensix model must not depend on the host ISA";
+  }
+}
+
+TEST(MatmulTensix, DecodeShapeWithProgramConfigs) {
+  Problem p;
+  p.x_shape = Shape{1, 1, 32, 2048};
+  p.n = 2048;
+  p.x_dtype = DataType::BFLOAT16;
+  p.x_layout = Layout::TILE;
+  p.w_dtype = DataType::BFLOAT8_B;
+  p.w_layout = Layout::TILE;
+  const Operands o = make_operands(p);
+  const auto ref = reference(o, o.xq, o.wq, p.act);
+  RunOptions opt;
+  opt.device = "ttnn:n150";
+  opt.out_layout = Layout::TILE;
+  opt.compute = compute(MathFidelity::HiFi2, false);
+  Matmul1DConfig c1;
+  c1.grid = {8, 8};
+  c1.in0_block_w = 2;
+  c1.per_core_M = 1;
+  c1.per_core_N = 1;
+  opt.kernel_config = c1;
+  EXPECT_GE(pcc(run(o, opt), ref), 0.9999);
+}
+
+// ---------------------------------------------------------------------------------------
+// cost
+// ---------------------------------------------------------------------------------------
+
+TEST(MatmulCost, CountsPaddedWorkBytesCoresAndFidelity) {
+  MatmulArgs args;
+  args.x = TensorSpec{"x", Shape{1, 1, 20, 100}, DataType::BFLOAT16, Layout::TILE, {}};
+  args.weight = TensorSpec{"w", Shape{100, 172}, DataType::BFLOAT8_B, Layout::TILE, {}};
+  OpConfig cfg;
+  Matmul2DConfig c;
+  c.grid = {6, 1};
+  c.per_core_N = 1;
+  cfg.kernel_config = c;
+  cfg.compute_kernel_config.math_fidelity = MathFidelity::HiFi2;
+  const DeviceSpec n150 = Device::spec_for("ttnn:n150");
+  const Cost cost = MatmulOp::cost(args, cfg, n150);
+  // 32 x 128 x 192 padded, on 6 cores at HiFi2 (2 phases), 72% efficiency.
+  const double flops = 2.0 * 32 * 128 * 192;
+  const double rate = 6 * n150.clock_ghz * 1e9 * n150.matmul_flops_per_cycle_lofi / 2 * 0.72;
+  EXPECT_NEAR(cost.compute_s, flops / rate, 1e-12);
+  // Weights 4 x 6 bfp8 tiles, x 1 x 4 bf16 tiles, output 1 x 6 bf16 tiles, all DRAM.
+  const double bytes = 24 * 1088.0 + 4 * 2048.0 + 6 * 2048.0;
+  const double bw = (n150.dram_gbps_measured > 0 ? n150.dram_gbps_measured : n150.dram_gbps) * 1e9;
+  EXPECT_NEAR(cost.dram_s, bytes / bw, 1e-12);
+
+  OpConfig host;
+  host.dtype = DataType::FLOAT32;
+  host.layout = Layout::ROW_MAJOR;
+  args.x.dtype = DataType::FLOAT32;
+  args.x.layout = Layout::ROW_MAJOR;
+  const DeviceSpec cpu = Device::spec_for("cpu");
+  const Cost hc = MatmulOp::cost(args, host, cpu);
+  EXPECT_GT(hc.compute_s, 0.0);
+  EXPECT_GT(hc.dram_s, 0.0);
+}
+
+// ---------------------------------------------------------------------------------------
+// validation
+// ---------------------------------------------------------------------------------------
+
+struct ValidationCase {
+  MatmulArgs args;
+  OpConfig cfg;
+  const char* device = "ttnn:n150";
+};
+
+ValidationCase base_case() {
+  ValidationCase v;
+  v.args.x = TensorSpec{"x", Shape{1, 1, 32, 2048}, DataType::BFLOAT16, Layout::TILE, {}};
+  v.args.weight = TensorSpec{"w", Shape{2048, 4096}, DataType::BFLOAT8_B, Layout::TILE, {}};
+  v.cfg.op_name = "ff1";
+  return v;
+}
+
+void expect_error(const ValidationCase& v, ErrorKind kind, const std::string& needle) {
+  try {
+    MatmulOp::validate(v.args, v.cfg, Device::spec_for(v.device));
+    ADD_FAILURE() << "expected an error containing: " << needle;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), kind) << e.what();
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(MatmulValidate, BaseCasesPass) {
+  ValidationCase v = base_case();
+  EXPECT_NO_THROW(MatmulOp::validate(v.args, v.cfg, Device::spec_for(v.device)));
+  v.device = "cpu";
+  v.cfg.kernel_config = CpuKernelConfig{2, 0, 64, 128};
+  EXPECT_NO_THROW(MatmulOp::validate(v.args, v.cfg, Device::spec_for(v.device)));
+}
+
+TEST(MatmulValidate, ShapesAndDtypes) {
+  ValidationCase v = base_case();
+  v.args.weight.shape = Shape{2000, 4096};
+  expect_error(v, ErrorKind::ShapeMismatch, "has K = 2048 but weight [2000, 4096] has 2000 rows");
+  v = base_case();
+  v.args.weight.shape = Shape{2, 2048, 4096};
+  expect_error(v, ErrorKind::Unsupported, "batched weights are not supported");
+  v = base_case();
+  v.args.bias = TensorSpec{"b", Shape{4000}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}};
+  expect_error(v, ErrorKind::ShapeMismatch, "bias has shape [4000]; expected [4096]");
+  v = base_case();
+  v.args.x.dtype = DataType::INT32;
+  expect_error(v, ErrorKind::InvalidConfig, "x dtype INT32 is not supported");
+  v = base_case();
+  v.device = "cpu";
+  v.cfg.dtype = DataType::BFLOAT8_B;
+  v.cfg.layout = Layout::ROW_MAJOR;
+  expect_error(v, ErrorKind::InvalidConfig, "output dtype BFLOAT8_B needs TILE layout");
+  v = base_case();
+  v.args.activation = UnaryActivation::SILU;
+  Matmul2DConfig c;
+  c.per_core_M = 1;
+  c.per_core_N = 16;
+  c.fused_activation = UnaryActivation::GELU;
+  v.cfg.kernel_config = c;
+  expect_error(v, ErrorKind::InvalidConfig, "activation SILU disagrees with kernel_config.fused_activation GELU");
+}
+
+TEST(MatmulValidate, HostConfigs) {
+  ValidationCase v = base_case();
+  v.device = "cpu";
+  v.cfg.kernel_config = Matmul2DConfig{};
+  expect_error(v, ErrorKind::InvalidConfig, "kernel_config matmul_2d is a ttnn program config; on cpu use none or cpu");
+  v.cfg.kernel_config = CpuKernelConfig{0, 0, 48, 0};
+  expect_error(v, ErrorKind::InvalidConfig, "kernel_config.block_n 48 is not a multiple of 32");
+  v.cfg.kernel_config = CpuKernelConfig{0, 0, 0, 40};
+  expect_error(v, ErrorKind::InvalidConfig, "kernel_config.block_k 40 is not a multiple of 32");
+  v.cfg.kernel_config = CpuKernelConfig{-1, 0, 0, 0};
+  expect_error(v, ErrorKind::InvalidConfig, "kernel_config.threads -1 / block_m 0 must be >= 0");
+}
+
+TEST(MatmulValidate, TtnnLayoutsAndConfigKinds) {
+  ValidationCase v = base_case();
+  v.args.x.layout = Layout::ROW_MAJOR;
+  expect_error(v, ErrorKind::InvalidConfig, "x is ROW_MAJOR on ttnn:n150; ttnn matmul reads TILE layout");
+  v = base_case();
+  v.args.weight.dtype = DataType::BFLOAT16;
+  v.args.weight.layout = Layout::ROW_MAJOR;
+  expect_error(v, ErrorKind::InvalidConfig, "weight is ROW_MAJOR on ttnn:n150");
+  v = base_case();
+  v.cfg.layout = Layout::ROW_MAJOR;
+  expect_error(v, ErrorKind::InvalidConfig, "config.layout ROW_MAJOR on ttnn:n150; ttnn matmul writes TILE layout");
+  v = base_case();
+  v.cfg.kernel_config = CpuKernelConfig{};
+  expect_error(v, ErrorKind::InvalidConfig, "kernel_config cpu is not a matmul program config");
+}
+
+TEST(MatmulValidate, ProgramConfigChecks) {
+  // K tiles 64, N tiles 128, M tiles 1.
+  auto with = [](auto c) {
+    ValidationCase v = base_case();
+    v.cfg.kernel_config = c;
+    return v;
+  };
+  Matmul2DConfig ok;
+  ok.per_core_M = 1;
+  ok.per_core_N = 16;
+  ok.in0_block_w = 2;
+  EXPECT_NO_THROW(MatmulOp::validate(with(ok).args, with(ok).cfg, Device::spec_for("ttnn:n150")));
+
+  Matmul2DConfig c = ok;
+  c.grid = {9, 8};
+  expect_error(with(c), ErrorKind::InvalidConfig, "kernel_config.grid 9x8 does not fit the compute grid 8x8");
+  c = ok;
+  c.in0_block_w = 3;
+  expect_error(with(c), ErrorKind::InvalidConfig,
+               "in0_block_w 3 does not divide K tiles 64 (kernel_config.in0_block_w); use 1, 2, 4, 8, 16, 32 or 64");
+  c = ok;
+  c.in0_block_w = 0;
+  expect_error(with(c), ErrorKind::InvalidConfig, "kernel_config.in0_block_w is 0; it must be at least 1");
+  c = ok;
+  c.out_subblock_h = 1;
+  c.out_subblock_w = 16;
+  expect_error(with(c), ErrorKind::InvalidConfig, "out_subblock_h * out_subblock_w = 1 * 16 = 16 exceeds 8 tiles");
+  c = ok;
+  c.out_subblock_w = 8;
+  c.out_block_w = 8;
+  ValidationCase fp32 = with(c);
+  fp32.cfg.compute_kernel_config.fp32_dest_acc_en = true;
+  expect_error(fp32, ErrorKind::InvalidConfig, "= 8 exceeds 4 tiles of the destination register with fp32_dest_acc_en");
+  c = ok;
+  c.per_core_M = 3;
+  c.out_subblock_h = 2;
+  expect_error(with(c), ErrorKind::InvalidConfig, "per_core_M 3 is not a multiple of out_subblock_h 2");
+  c = ok;
+  c.out_subblock_w = 3;
+  expect_error(with(c), ErrorKind::InvalidConfig, "per_core_N 16 is not a multiple of out_subblock_w 3");
+  c = ok;
+  c.out_block_w = 3;
+  expect_error(with(c), ErrorKind::InvalidConfig, "out_block_w 3 must divide per_core_N 16");
+  c = ok;
+  c.out_block_h = 2;
+  expect_error(with(c), ErrorKind::InvalidConfig, "out_block_h 2 must divide per_core_M 1");
+  c = ok;
+  c.per_core_N = 8;
+  expect_error(with(c), ErrorKind::InvalidConfig,
+               "per_core_N 8 needs 16 core columns for 128 N tiles, more than the 8 of kernel_config.grid 8x8; use "
+               "per_core_N >= 16");
+  ValidationCase tall = with(ok);
+  tall.args.x.shape = Shape{1, 1, 32 * 9, 2048};
+  expect_error(tall, ErrorKind::InvalidConfig, "per_core_M 1 needs 9 core rows for 9 M tiles, more than the 8");
+  ValidationCase sharded = with(ok);
+  sharded.cfg.memory_config = MemoryConfig{TensorMemoryLayout::HEIGHT_SHARDED, BufferType::L1,
+                                           ShardSpec{{1, 1}, {32, 4096}, ShardOrientation::ROW_MAJOR}};
+  expect_error(sharded, ErrorKind::InvalidConfig, "a 2-D multicast matmul writes a BLOCK_SHARDED or interleaved output");
+
+  Matmul1DConfig one;
+  one.per_core_M = 1;
+  one.per_core_N = 1;
+  expect_error(with(one), ErrorKind::InvalidConfig, "cut 1 x 128 output tiles into 128 blocks, more than the 64 cores");
+  MatmulReuseConfig reuse;
+  reuse.per_core_M = 1;
+  reuse.per_core_N = 1;
+  expect_error(with(reuse), ErrorKind::InvalidConfig, "into 128 blocks, more than the 64 cores of kernel_config.grid 8x8");
+}
+
+TEST(MatmulValidate, DramShardedConfig) {
+  ValidationCase v = base_case();
+  MatmulDramShardedConfig c;
+  c.in0_block_w = 2;
+  c.per_core_M = 1;
+  c.per_core_N = 16;
+  v.cfg.kernel_config = c;
+  expect_error(v, ErrorKind::InvalidConfig, "the DRAM-sharded matmul reads x WIDTH_SHARDED in L1");
+  v.args.x.memory_config = MemoryConfig{TensorMemoryLayout::WIDTH_SHARDED, BufferType::L1,
+                                        ShardSpec{{8, 1}, {32, 256}, ShardOrientation::ROW_MAJOR}};
+  expect_error(v, ErrorKind::InvalidConfig, "reads the weight WIDTH_SHARDED over the DRAM banks");
+  v.args.weight.memory_config = MemoryConfig{TensorMemoryLayout::WIDTH_SHARDED, BufferType::DRAM,
+                                             ShardSpec{{12, 1}, {2048, 352}, ShardOrientation::ROW_MAJOR}};
+  EXPECT_NO_THROW(MatmulOp::validate(v.args, v.cfg, Device::spec_for(v.device)));
+  ValidationCase tall = v;
+  tall.args.x.shape = Shape{1, 1, 64, 2048};
+  tall.args.x.memory_config.shard_spec->shape = {64, 256};
+  expect_error(tall, ErrorKind::InvalidConfig, "takes one tile of rows (M <= 32, per_core_M 1); found 2 M tiles");
+  c.per_core_N = 8;
+  v.cfg.kernel_config = c;
+  expect_error(v, ErrorKind::InvalidConfig, "per_core_N 8 on the 8 cores of x's shard grid covers 64 of the 128 N tiles");
+}
+
+TEST(MatmulValidate, RunChecksTensorsAgainstSpecs) {
+  Problem p;
+  p.x_shape = Shape{2, 64};
+  p.n = 32;
+  Operands o = make_operands(p);
+  OpConfig cfg;
+  cfg.dtype = DataType::FLOAT32;
+  cfg.layout = Layout::ROW_MAJOR;
+  Tensor out = Tensor::empty(MatmulOp::output_spec(o.args, cfg));
+  auto dev = open_device("cpu");
+  ops::ExecContext ctx{*dev, ThreadPool::global(), 0};
+  const Tensor other = make_tensor(std::vector<float>(64 * 32), Shape{64, 32}, DataType::BFLOAT16, Layout::TILE, "w");
+  try {
+    MatmulOp::run(o.args, o.x, other, nullptr, out, cfg, ctx);
+    ADD_FAILURE() << "expected a mismatch";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is BFLOAT16 TILE, expected FLOAT32 ROW_MAJOR"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ttt::test
