@@ -5,6 +5,8 @@ BUILD_TYPE ?= Release
 TTT_MODELS_DIR ?= $(abspath $(CURDIR)/../shared/models)
 MODEL ?= $(TTT_MODELS_DIR)/stories260K
 SANITIZE ?=
+PROMPT ?= Once upon a time
+DEVICE ?= cpu
 export TTT_MODELS_DIR
 
 .PHONY: all deps configure build run test bench clean
@@ -21,7 +23,7 @@ build: configure
 	@cmake --build $(BUILD)
 
 run: build
-	./$(BUILD)/ttt devices
+	./$(BUILD)/ttt generate --model "$(MODEL)" --prompt "$(PROMPT)" --device $(DEVICE) --max-tokens 64
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j2

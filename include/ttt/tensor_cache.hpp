@@ -163,7 +163,7 @@ struct TensorCacheStats {
 
 // One step of building or loading, sent to the progress callback after every weight.
 struct CacheProgress {
-  std::string_view tensor;  // the weight just done
+  std::string_view tensor;  // the weight just done (valid during the call only)
   bool hit = false;         // served from the cache
   bool finished = false;    // sent once by TensorCacheManager::finish()
   int64_t tensors_done = 0;

@@ -12,5 +12,7 @@ using Runner = std::function<int()>;
 
 // Adds the subcommand and sets `runner` to run it when it is chosen.
 void add_devices_command(CLI::App& app, Runner& runner);
+void add_generate_command(CLI::App& app, Runner& runner);
+void add_cache_command(CLI::App& app, Runner& runner);
 
 }  // namespace ttt::cli

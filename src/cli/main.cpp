@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ttt::cli::Runner runner;
   ttt::cli::add_devices_command(app, runner);
+  ttt::cli::add_generate_command(app, runner);
+  ttt::cli::add_cache_command(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -166,7 +166,7 @@ MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch,
   if (pre) {
     p.fill_k = ops::FillCacheArgs{p.k_cache, p.o_rk};
     p.fill_v = ops::FillCacheArgs{p.v_cache, p.o_heads.v};
-    p.sdpa = ops::SdpaArgs{p.o_rq, p.o_rk, p.o_heads.v, true, std::nullopt};
+    p.sdpa = ops::SdpaArgs{p.o_rq, p.o_rk, p.o_heads.v, true, std::nullopt, 0};
     p.o_attn = named(ops::SdpaOp::output_spec(p.sdpa, p.c_sdpa), child_path("sdpa.out"));
     p.concat = ops::ConcatHeadsArgs{p.o_attn};
     p.o_concat = named(ops::ConcatHeadsOp::output_spec(p.concat, p.c_concat), child_path("concat_heads.out"));

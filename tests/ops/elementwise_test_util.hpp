@@ -7,14 +7,14 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <map>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "ops/op_common.hpp"
 #include "op_test_util.hpp"
+#include "ops/op_common.hpp"
 #include "ttt/cpu_features.hpp"
 #include "ttt/device.hpp"
 #include "ttt/error.hpp"
@@ -55,7 +55,8 @@ inline void expect_error(const std::function<void()>& f, ErrorKind kind, std::in
     ADD_FAILURE() << "expected a " << to_string(kind) << " error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
   }
 }
 

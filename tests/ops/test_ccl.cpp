@@ -61,12 +61,10 @@ TEST(Ccl, AllGatherConcatenatesInChipOrder) {
     DataType dt;
     Layout layout;
   };
-  const std::vector<Case> cases = {{{1, 1, 32, 64}, -1, DataType::BFLOAT16, Layout::TILE},
-                                   {{2, 3, 40}, 0, DataType::FLOAT32, Layout::ROW_MAJOR},
-                                   {{1, 64, 96}, -2, DataType::BFLOAT16, Layout::TILE},
-                                   {{4, 5}, 1, DataType::INT32, Layout::ROW_MAJOR},
-                                   {{1, 1, 32, 64}, 3, DataType::BFLOAT8_B, Layout::TILE},
-                                   {{3, 2, 7}, 0, DataType::UINT32, Layout::TILE}};
+  const std::vector<Case> cases = {
+      {{1, 1, 32, 64}, -1, DataType::BFLOAT16, Layout::TILE}, {{2, 3, 40}, 0, DataType::FLOAT32, Layout::ROW_MAJOR},
+      {{1, 64, 96}, -2, DataType::BFLOAT16, Layout::TILE},    {{4, 5}, 1, DataType::INT32, Layout::ROW_MAJOR},
+      {{1, 1, 32, 64}, 3, DataType::BFLOAT8_B, Layout::TILE}, {{3, 2, 7}, 0, DataType::UINT32, Layout::TILE}};
   for (const std::string name : {"ttnn:n300", "ttnn:t3k"}) {
     Device& dev = *device(name);
     const int chips = dev.spec().mesh.chips();
@@ -210,23 +208,42 @@ TEST(CclValidation, EachErrorOnce) {
   const std::vector<TensorSpec> eight(8, x);
   const OpConfig cfg = ccl_config(DataType::BFLOAT16, Layout::TILE);
   ReduceScatterOp::validate({eight, -1}, cfg, t3k);
-  expect_error([&] { AllGatherOp::validate({std::vector<TensorSpec>(3, x), -1}, cfg, t3k); }, ErrorKind::ShapeMismatch,
-               {"all_gather", "3 per-chip", "8 chips"});
+  expect_error(
+      [&] {
+        AllGatherOp::validate({std::vector<TensorSpec>(3, x), -1}, cfg, t3k);
+      },
+      ErrorKind::ShapeMismatch, {"all_gather", "3 per-chip", "8 chips"});
   auto odd = eight;
   odd[5].shape = Shape{1, 1, 32, 128};
   expect_error([&] { AllReduceOp::validate({odd}, cfg, t3k); }, ErrorKind::ShapeMismatch,
                {"all_reduce", "chip 5", "[1, 1, 32, 128]", "args.inputs[5]"});
-  auto narrow = std::vector<TensorSpec>(8, TensorSpec{"x", Shape{1, 1, 32, 100}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}});
-  expect_error([&] { ReduceScatterOp::validate({narrow, -1}, ccl_config(DataType::BFLOAT16, Layout::ROW_MAJOR), t3k); },
-               ErrorKind::ShapeMismatch, {"reduce_scatter", "extent 100", "8 equal slices"});
-  expect_error([&] { ReduceScatterOp::validate({eight, -2}, cfg, t3k); }, ErrorKind::InvalidConfig,
-               {"reduce_scatter", "4 elements", "multiple of 32"});
-  expect_error([&] { AllGatherOp::validate({std::vector<TensorSpec>(1, x), -1}, cfg, n150); }, ErrorKind::Unsupported,
-               {"all_gather", "ttnn:n150", "single chip", "multi-chip"});
-  expect_error([&] { AllGatherOp::validate({eight, 4}, cfg, t3k); }, ErrorKind::InvalidConfig,
-               {"dim 4", "out of range"});
-  expect_error([&] { AllGatherOp::validate({eight, -1}, ccl_config(DataType::FLOAT32, Layout::TILE), t3k); },
-               ErrorKind::InvalidConfig, {"all_gather", "BFLOAT16 TILE", "FLOAT32"});
+  auto narrow =
+      std::vector<TensorSpec>(8, TensorSpec{"x", Shape{1, 1, 32, 100}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}});
+  expect_error(
+      [&] {
+        ReduceScatterOp::validate({narrow, -1}, ccl_config(DataType::BFLOAT16, Layout::ROW_MAJOR), t3k);
+      },
+      ErrorKind::ShapeMismatch, {"reduce_scatter", "extent 100", "8 equal slices"});
+  expect_error(
+      [&] {
+        ReduceScatterOp::validate({eight, -2}, cfg, t3k);
+      },
+      ErrorKind::InvalidConfig, {"reduce_scatter", "4 elements", "multiple of 32"});
+  expect_error(
+      [&] {
+        AllGatherOp::validate({std::vector<TensorSpec>(1, x), -1}, cfg, n150);
+      },
+      ErrorKind::Unsupported, {"all_gather", "ttnn:n150", "single chip", "multi-chip"});
+  expect_error(
+      [&] {
+        AllGatherOp::validate({eight, 4}, cfg, t3k);
+      },
+      ErrorKind::InvalidConfig, {"dim 4", "out of range"});
+  expect_error(
+      [&] {
+        AllGatherOp::validate({eight, -1}, ccl_config(DataType::FLOAT32, Layout::TILE), t3k);
+      },
+      ErrorKind::InvalidConfig, {"all_gather", "BFLOAT16 TILE", "FLOAT32"});
   auto ints = std::vector<TensorSpec>(8, TensorSpec{"i", Shape{8, 8}, DataType::INT32, Layout::ROW_MAJOR, {}});
   expect_error([&] { AllReduceOp::validate({ints}, ccl_config(DataType::INT32, Layout::ROW_MAJOR), t3k); },
                ErrorKind::InvalidConfig, {"all_reduce", "INT32"});

@@ -54,13 +54,28 @@ struct HostCase {
 
 TEST(EltwiseHost, BinaryOpsWithBroadcastOnEveryIsa) {
   Device& cpu = *device("cpu");
-  const std::vector<std::pair<Shape, Shape>> shapes = {
-      {{2, 3, 64}, {2, 3, 64}}, {{2, 5, 172}, {172}}, {{1, 3, 2055}, {1, 1, 2055}}, {{4, 100}, {1}}, {{2, 9, 40}, {9, 40}}};
+  const std::vector<std::pair<Shape, Shape>> shapes = {{{2, 3, 64}, {2, 3, 64}},
+                                                       {{2, 5, 172}, {172}},
+                                                       {{1, 3, 2055}, {1, 1, 2055}},
+                                                       {{4, 100}, {1}},
+                                                       {{2, 9, 40}, {9, 40}}};
   const std::vector<HostCase> cases = {
-      {{DataType::FLOAT32, Layout::ROW_MAJOR}, {DataType::FLOAT32, Layout::ROW_MAJOR}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 1e-6},
-      {{DataType::BFLOAT16, Layout::ROW_MAJOR}, {DataType::BFLOAT16, Layout::ROW_MAJOR}, {DataType::BFLOAT16, Layout::ROW_MAJOR}, 1.0 / 128},
-      {{DataType::BFLOAT16, Layout::TILE}, {DataType::FLOAT32, Layout::ROW_MAJOR}, {DataType::FLOAT32, Layout::ROW_MAJOR}, 1e-6},
-      {{DataType::BFLOAT8_B, Layout::TILE}, {DataType::BFLOAT16, Layout::TILE}, {DataType::BFLOAT16, Layout::TILE}, 1.0 / 128},
+      {{DataType::FLOAT32, Layout::ROW_MAJOR},
+       {DataType::FLOAT32, Layout::ROW_MAJOR},
+       {DataType::FLOAT32, Layout::ROW_MAJOR},
+       1e-6},
+      {{DataType::BFLOAT16, Layout::ROW_MAJOR},
+       {DataType::BFLOAT16, Layout::ROW_MAJOR},
+       {DataType::BFLOAT16, Layout::ROW_MAJOR},
+       1.0 / 128},
+      {{DataType::BFLOAT16, Layout::TILE},
+       {DataType::FLOAT32, Layout::ROW_MAJOR},
+       {DataType::FLOAT32, Layout::ROW_MAJOR},
+       1e-6},
+      {{DataType::BFLOAT8_B, Layout::TILE},
+       {DataType::BFLOAT16, Layout::TILE},
+       {DataType::BFLOAT16, Layout::TILE},
+       1.0 / 128},
   };
   const std::vector<std::pair<BinaryOpType, UnaryActivation>> ops = {{BinaryOpType::ADD, UnaryActivation::NONE},
                                                                      {BinaryOpType::MUL, UnaryActivation::NONE},
@@ -145,7 +160,8 @@ TEST(EltwiseTtnn, N150Bf16TileFollowsTheDeviceModel) {
   for (bool f32 : {false, true}) {
     SCOPED_TRACE(f32 ? "fp32 dest" : "bf16 dest");
     OpConfig cfg = device_config(DataType::FLOAT32, MathFidelity::HiFi4, f32);
-    const auto y = to_float(run_binary({a.spec(), b.spec(), BinaryOpType::MUL, UnaryActivation::SILU}, a, b, cfg, n150));
+    const auto y =
+        to_float(run_binary({a.spec(), b.spec(), BinaryOpType::MUL, UnaryActivation::SILU}, a, b, cfg, n150));
     for (std::size_t i = 0; i < y.size(); ++i) {
       float s = aq[i] / (1.f + std::exp(-aq[i]));
       if (!f32) s = bfloat16_to_float(float_to_bfloat16(s));
@@ -165,22 +181,40 @@ TEST(EltwiseValidation, EachErrorOnce) {
   const TensorSpec a{"a", Shape{2, 32, 2048}, DataType::BFLOAT16, Layout::TILE, {}};
   const TensorSpec bias{"bias", Shape{2048}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}};
   BinaryOp::validate({a, bias, BinaryOpType::ADD}, device_config(), n150);
-  expect_error([&] { BinaryOp::validate({a, TensorSpec{"b", Shape{1, 7, 2048}}, BinaryOpType::MUL}, device_config(), n150); },
-               ErrorKind::ShapeMismatch, {"mul", "[1, 7, 2048]", "[2, 32, 2048]", "args.b"});
-  expect_error([&] { BinaryOp::validate({a, bias, BinaryOpType::MUL, UnaryActivation::GELU}, device_config(), n150); },
-               ErrorKind::Unsupported, {"GELU", "args.a_activation"});
-  expect_error([&] { UnaryOp::validate({a, UnaryActivation::NONE}, device_config(), n150); }, ErrorKind::InvalidConfig,
-               {"activation NONE", "SILU or RELU"});
-  expect_error([&] { UnaryOp::validate({a, UnaryActivation::SILU}, host_config(DataType::BFLOAT8_B), cpu); },
-               ErrorKind::InvalidConfig, {"silu", "BFLOAT8_B", "TILE"});
+  expect_error(
+      [&] {
+        BinaryOp::validate({a, TensorSpec{"b", Shape{1, 7, 2048}}, BinaryOpType::MUL}, device_config(), n150);
+      },
+      ErrorKind::ShapeMismatch, {"mul", "[1, 7, 2048]", "[2, 32, 2048]", "args.b"});
+  expect_error(
+      [&] {
+        BinaryOp::validate({a, bias, BinaryOpType::MUL, UnaryActivation::GELU}, device_config(), n150);
+      },
+      ErrorKind::Unsupported, {"GELU", "args.a_activation"});
+  expect_error(
+      [&] {
+        UnaryOp::validate({a, UnaryActivation::NONE}, device_config(), n150);
+      },
+      ErrorKind::InvalidConfig, {"activation NONE", "SILU or RELU"});
+  expect_error(
+      [&] {
+        UnaryOp::validate({a, UnaryActivation::SILU}, host_config(DataType::BFLOAT8_B), cpu);
+      },
+      ErrorKind::InvalidConfig, {"silu", "BFLOAT8_B", "TILE"});
   OpConfig cfg = device_config();
   cfg.kernel_config = NormConfig{};
-  expect_error([&] { BinaryOp::validate({a, bias, BinaryOpType::ADD}, cfg, n150); }, ErrorKind::InvalidConfig,
-               {"add", "'norm'", "kernel_config"});
+  expect_error(
+      [&] {
+        BinaryOp::validate({a, bias, BinaryOpType::ADD}, cfg, n150);
+      },
+      ErrorKind::InvalidConfig, {"add", "'norm'", "kernel_config"});
   TensorSpec ai = a;
   ai.dtype = DataType::UINT32;
-  expect_error([&] { BinaryOp::validate({ai, bias, BinaryOpType::ADD}, device_config(), n150); },
-               ErrorKind::InvalidConfig, {"a dtype UINT32"});
+  expect_error(
+      [&] {
+        BinaryOp::validate({ai, bias, BinaryOpType::ADD}, device_config(), n150);
+      },
+      ErrorKind::InvalidConfig, {"a dtype UINT32"});
   // run() checks its tensors against the validated specs.
   const Tensor small = Tensor::empty(TensorSpec{"a", Shape{2, 4}, DataType::FLOAT32, Layout::ROW_MAJOR, {}});
   const BinaryArgs args{TensorSpec{"a", Shape{2, 8}}, TensorSpec{"b", Shape{8}}, BinaryOpType::ADD};
@@ -192,8 +226,8 @@ TEST(EltwiseValidation, EachErrorOnce) {
 
 TEST(EltwiseCost, SiluMulIsBandwidthBoundOnN150) {
   const TensorSpec a{"a", Shape{1, 32, 8192}, DataType::BFLOAT16, Layout::TILE, {}};
-  const Cost c = BinaryOp::cost({a, a, BinaryOpType::MUL, UnaryActivation::SILU}, device_config(),
-                                device("ttnn:n150")->spec());
+  const Cost c =
+      BinaryOp::cost({a, a, BinaryOpType::MUL, UnaryActivation::SILU}, device_config(), device("ttnn:n150")->spec());
   EXPECT_GT(c.dram_s, 0.0);
   EXPECT_GT(c.total_s(), c.dispatch_s);
 }

@@ -88,18 +88,30 @@ TEST(EmbeddingValidation, EachErrorOnce) {
   EmbeddingOp::validate({ids, table}, device_config(), n150);
   TensorSpec f_ids = ids;
   f_ids.dtype = DataType::FLOAT32;
-  expect_error([&] { EmbeddingOp::validate({f_ids, table}, device_config(), n150); }, ErrorKind::InvalidConfig,
-               {"embedding", "ids dtype FLOAT32", "INT32, UINT32"});
+  expect_error(
+      [&] {
+        EmbeddingOp::validate({f_ids, table}, device_config(), n150);
+      },
+      ErrorKind::InvalidConfig, {"embedding", "ids dtype FLOAT32", "INT32, UINT32"});
   TensorSpec tiled = table;
   tiled.layout = Layout::TILE;
-  expect_error([&] { EmbeddingOp::validate({ids, tiled}, host_config(), cpu); }, ErrorKind::InvalidConfig,
-               {"table 'emb'", "TILE", "ROW_MAJOR"});
+  expect_error(
+      [&] {
+        EmbeddingOp::validate({ids, tiled}, host_config(), cpu);
+      },
+      ErrorKind::InvalidConfig, {"table 'emb'", "TILE", "ROW_MAJOR"});
   TensorSpec f32_table = table;
   f32_table.dtype = DataType::FLOAT32;
-  expect_error([&] { EmbeddingOp::validate({ids, f32_table}, device_config(), n150); }, ErrorKind::InvalidConfig,
-               {"table dtype FLOAT32", "BFLOAT16"});
-  expect_error([&] { EmbeddingOp::validate({ids, TensorSpec{"emb", Shape{100}}}, host_config(), cpu); },
-               ErrorKind::ShapeMismatch, {"[vocab, hidden]"});
+  expect_error(
+      [&] {
+        EmbeddingOp::validate({ids, f32_table}, device_config(), n150);
+      },
+      ErrorKind::InvalidConfig, {"table dtype FLOAT32", "BFLOAT16"});
+  expect_error(
+      [&] {
+        EmbeddingOp::validate({ids, TensorSpec{"emb", Shape{100}}}, host_config(), cpu);
+      },
+      ErrorKind::ShapeMismatch, {"[vocab, hidden]"});
   const Cost c = EmbeddingOp::cost({ids, table}, device_config(), n150);
   EXPECT_GT(c.total_s(), 0.0);
 }

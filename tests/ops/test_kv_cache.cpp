@@ -254,6 +254,20 @@ TEST(KvCacheValidation, EachErrorNamesFieldValueAndFix) {
   expect_error([&] { u([](UpdateCacheArgs& a, OpConfig&) { a.input.shape[3] = a.cache.shape[3] = 40; }, n150, cfg); },
                ErrorKind::InvalidConfig, "update_cache: head_dim 40 (input.shape[3]) is not a multiple of 32");
 
+  expect_error([&] { u([](UpdateCacheArgs& a, OpConfig&) { a.input.layout = Layout::ROW_MAJOR; }, n150, cfg); },
+               ErrorKind::InvalidConfig, "update_cache: input is in ROW_MAJOR layout (input.layout); ttnn's update takes TILE");
+  expect_error([&] {
+    u([](UpdateCacheArgs& a, OpConfig&) {
+      a.cache.memory_config = MemoryConfig{TensorMemoryLayout::HEIGHT_SHARDED, BufferType::L1,
+                                           ShardSpec{CoreGrid{8, 8}, {128, 64}, ShardOrientation::ROW_MAJOR}};
+    }, n150, cfg);
+  },
+               ErrorKind::InvalidConfig, "update_cache: cache is HEIGHT_SHARDED (cache.memory_config); ttnn updates INTERLEAVED caches only");
+  expect_error([&] { u([](UpdateCacheArgs& a, OpConfig& c) { a.cache.layout = c.layout = Layout::ROW_MAJOR; }, cpu, cfg); },
+               ErrorKind::InvalidConfig, "update_cache: cache dtype BFLOAT8_B exists only in TILE layout, found ROW_MAJOR (cache.layout)");
+  expect_error([&] { u([](UpdateCacheArgs& a, OpConfig&) { a.input.dtype = DataType::INT32; }, cpu, cfg); },
+               ErrorKind::InvalidConfig, "update_cache: input dtype INT32 is not supported");
+
   const FillCacheArgs fill{upd.cache, TensorSpec{"prompt", Shape{2, 2, 100, 64}, DataType::BFLOAT16, Layout::TILE, {}}};
   auto f = [&](auto&& edit, const DeviceSpec& d) {
     FillCacheArgs a = fill;
@@ -266,6 +280,14 @@ TEST(KvCacheValidation, EachErrorNamesFieldValueAndFix) {
                "fill_cache: input seq 129 (input.shape[2]) exceeds the cache's max_seq_len 128 (cache.shape[2])");
   expect_error([&] { f([](FillCacheArgs& a) { a.cache.dtype = DataType::BFLOAT4_B; }, n150); }, ErrorKind::InvalidConfig,
                "fill_cache: cache dtype BFLOAT4_B is not supported; use one of FLOAT32, BFLOAT16, BFLOAT8_B");
+  expect_error([&] { f([](FillCacheArgs& a) { a.input.shape[1] = 4; }, cpu); }, ErrorKind::ShapeMismatch,
+               "fill_cache: input num_kv_heads 4 (input.shape[1]) differs from the cache's 2 (cache.shape[1])");
+  expect_error([&] { f([](FillCacheArgs& a) { a.input.shape = Shape{2, 100, 64}; }, cpu); }, ErrorKind::ShapeMismatch,
+               "fill_cache: input has shape [2, 100, 64] (rank 3); expected [users, num_kv_heads, seq, head_dim]");
+  expect_error([&] { f([](FillCacheArgs& a) { a.input.layout = Layout::ROW_MAJOR; }, n150); }, ErrorKind::InvalidConfig,
+               "fill_cache: input is in ROW_MAJOR layout (input.layout); ttnn's fill takes TILE");
+  expect_error([&] { f([](FillCacheArgs& a) { a.input.dtype = DataType::BFLOAT4_B; }, n150); }, ErrorKind::InvalidConfig,
+               "fill_cache: input dtype BFLOAT4_B is not supported; use one of FLOAT32, BFLOAT16, BFLOAT8_B");
 
   // Run-time checks: positions and ranges.
   auto dev = Device::open("ttnn:n150");

@@ -11,6 +11,7 @@
 
 #include "op_test_util.hpp"
 #include "ops/matmul/matmul.hpp"
+#include "ops/matmul/matmul_internal.hpp"
 #include "ttt/cpu_features.hpp"
 #include "ttt/thread_pool.hpp"
 
@@ -298,9 +299,10 @@ TEST(MatmulHost, OutputDtypesAndLayouts) {
 // values (exponent field below the magnitude width) and mixed rows.
 TEST(MatmulHost, BlockFloatSpecialExponents) {
   IsaGuard guard;
-  for (DataType wd : {DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
+  for (auto [wd, rows] : {std::pair{DataType::BFLOAT8_B, 3}, std::pair{DataType::BFLOAT4_B, 3},
+                           std::pair{DataType::BFLOAT8_B, 1}, std::pair{DataType::BFLOAT4_B, 1}}) {
     Problem p;
-    p.x_shape = Shape{3, 64};
+    p.x_shape = Shape{rows, 64};
     p.n = 64;
     p.w_dtype = wd;
     p.w_layout = Layout::TILE;
@@ -321,6 +323,55 @@ TEST(MatmulHost, BlockFloatSpecialExponents) {
       if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
       set_isa_limit(level);
       EXPECT_LT(max_rel_error(run(o), ref, scale), 1e-6) << to_string(wd) << " " << to_string(level);
+    }
+  }
+}
+
+// The GEMM building blocks of every kernel set on every weight format, including the
+// row-major panels that oneDNN takes over in the op when it is built in.
+TEST(MatmulHost, GemmKernelsOnEveryFormatAndLevel) {
+  namespace md = ops::matmul_detail;
+  const int64_t rows = 11, k = 96, n = 45, kc = 64;
+  Problem p;
+  p.x_shape = Shape{rows, k};
+  p.n = n;
+  p.x_dtype = DataType::BFLOAT16;  // exact in bfloat16: both GEMM kinds compute the same
+  for (const auto& [wd, wl] : weight_formats()) {
+    p.w_dtype = wd;
+    p.w_layout = wl;
+    const Operands o = make_operands(p);
+    std::vector<double> scale;
+    const auto ref = reference(o, o.xq, o.wq, UnaryActivation::NONE, &scale);
+    const std::vector<float> x(o.xq.begin(), o.xq.end());  // kpad == k
+    const md::WeightView w = md::weight_view(o.w);
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
+      if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
+      const md::KernelSet& ks = md::kernels_for(level);
+      for (const md::GemmKernels* g : {&ks.gemm_fp32, &ks.gemm_bf16}) {
+        if (g->math == md::GemmMath::BF16 && wd == DataType::FLOAT32) continue;  // never paired
+        std::vector<float> a(static_cast<std::size_t>(2 * k * md::kGemmMR));  // two row blocks
+        std::vector<float> b(static_cast<std::size_t>(kc * md::kGemmNR));
+        std::vector<float> c(static_cast<std::size_t>(rows * n), -1.0f);
+        const int64_t a_bytes_per_k = g->math == md::GemmMath::FP32 ? 32 : 16;
+        for (int64_t blk = 0; blk < 2; ++blk)
+          g->pack_a(x.data(), k, rows, blk * md::kGemmMR,
+                    reinterpret_cast<uint8_t*>(a.data()) + blk * k * a_bytes_per_k);
+        for (int64_t n0 = 0; n0 < n; n0 += md::kGemmNR) {
+          for (int64_t k0 = 0; k0 < k; k0 += kc) {
+            const int64_t depth = std::min(kc, k - k0);
+            g->pack_b(w, k0, depth, n0, b.data());
+            for (int64_t blk = 0; blk < 2; ++blk) {
+              const auto* ablock = reinterpret_cast<const uint8_t*>(a.data()) + blk * k * a_bytes_per_k + k0 * a_bytes_per_k;
+              g->micro(ablock, b.data(), depth, c.data() + blk * md::kGemmMR * n + n0, n,
+                       static_cast<int>(std::min<int64_t>(md::kGemmMR, rows - blk * md::kGemmMR)),
+                       static_cast<int>(std::min<int64_t>(md::kGemmNR, n - n0)), k0 > 0);
+            }
+          }
+        }
+        EXPECT_LT(max_rel_error(c, ref, scale), 1e-6)
+            << to_string(level) << (g->math == md::GemmMath::BF16 ? " bf16 " : " fp32 ") << to_string(wd) << " "
+            << to_string(wl);
+      }
     }
   }
 }

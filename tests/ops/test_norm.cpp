@@ -90,7 +90,8 @@ TEST(RmsNormHost, MatchesDoubleReferenceOnEveryIsa) {
           first = y;
         } else {
           // Same algorithm on every path; only FMA contraction and lane order differ.
-          EXPECT_LE(max_abs_diff(y, to_double(first)), 1e-5 * max_abs(ref) + (c.out_dtype == DataType::FLOAT32 ? 0 : 1e-2))
+          EXPECT_LE(max_abs_diff(y, to_double(first)),
+                    1e-5 * max_abs(ref) + (c.out_dtype == DataType::FLOAT32 ? 0 : 1e-2))
               << to_string(level);
         }
       }
@@ -234,62 +235,96 @@ TEST(NormValidation, EachErrorOnce) {
   sharded_cfg.kernel_config = NormConfig{.grid = {8, 2}, .subblock_w = 4, .block_h = 1, .block_w = 4};
   RmsNormOp::validate({xs, g, 1e-5f}, sharded_cfg, n150);  // the valid baseline
 
-  expect_error([&] { RmsNormOp::validate({x, g, -1.f}, dev_cfg, n150); }, ErrorKind::InvalidConfig,
-               {"rms_norm", "eps -1", "args.eps"});
-  expect_error([&] { RmsNormOp::validate({x, TensorSpec{"gamma", Shape{2000}}, 1e-5f}, dev_cfg, n150); },
-               ErrorKind::ShapeMismatch, {"rms_norm", "gamma 'gamma'", "2000 values", "expected 2048"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({x, g, -1.f}, dev_cfg, n150);
+      },
+      ErrorKind::InvalidConfig, {"rms_norm", "eps -1", "args.eps"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({x, TensorSpec{"gamma", Shape{2000}}, 1e-5f}, dev_cfg, n150);
+      },
+      ErrorKind::ShapeMismatch, {"rms_norm", "gamma 'gamma'", "2000 values", "expected 2048"});
   TensorSpec xrm = x;
   xrm.layout = Layout::ROW_MAJOR;
-  expect_error([&] { RmsNormOp::validate({xrm, g, 1e-5f}, dev_cfg, n150); }, ErrorKind::InvalidConfig,
-               {"rms_norm", "ROW_MAJOR", "TILE"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xrm, g, 1e-5f}, dev_cfg, n150);
+      },
+      ErrorKind::InvalidConfig, {"rms_norm", "ROW_MAJOR", "TILE"});
   TensorSpec xi = x;
   xi.dtype = DataType::INT32;
-  expect_error([&] { RmsNormOp::validate({xi, g, 1e-5f}, host_config(), cpu); }, ErrorKind::InvalidConfig,
-               {"rms_norm", "input dtype INT32"});
-  expect_error([&] { RmsNormOp::validate({xs, g, 1e-5f}, dev_cfg, n150); }, ErrorKind::InvalidConfig,
-               {"rms_norm", "sharded", "kernel_config is none"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xi, g, 1e-5f}, host_config(), cpu);
+      },
+      ErrorKind::InvalidConfig, {"rms_norm", "input dtype INT32"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xs, g, 1e-5f}, dev_cfg, n150);
+      },
+      ErrorKind::InvalidConfig, {"rms_norm", "sharded", "kernel_config is none"});
   OpConfig bad = sharded_cfg;
   std::get<NormConfig>(bad.kernel_config).grid = {9, 8};
-  expect_error([&] { RmsNormOp::validate({xs, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"grid 9x8", "8x8", "kernel_config.grid"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xs, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"grid 9x8", "8x8", "kernel_config.grid"});
   bad = sharded_cfg;
   std::get<NormConfig>(bad.kernel_config).subblock_w = 3;
-  expect_error([&] { RmsNormOp::validate({xs, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"subblock_w 3", "block_w 4", "1, 2, 4"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xs, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"subblock_w 3", "block_w 4", "1, 2, 4"});
   bad = sharded_cfg;
   bad.compute_kernel_config.fp32_dest_acc_en = true;
   std::get<NormConfig>(bad.kernel_config) = NormConfig{.grid = {8, 2}, .subblock_w = 8, .block_h = 1, .block_w = 8};
-  expect_error([&] { RmsNormOp::validate({xs, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"subblock_w 8", "fp32_dest_acc_en = true"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xs, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"subblock_w 8", "fp32_dest_acc_en = true"});
   bad = sharded_cfg;
   std::get<NormConfig>(bad.kernel_config).block_w = 2;
   std::get<NormConfig>(bad.kernel_config).subblock_w = 2;
-  expect_error([&] { RmsNormOp::validate({xs, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"block_w 2", "64 width tiles over 16 cores", "block_w 4"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xs, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"block_w 2", "64 width tiles over 16 cores", "block_w 4"});
   bad = dev_cfg;
   bad.kernel_config = NormConfig{.grid = {8, 8}, .subblock_w = 1, .block_h = 1, .block_w = 1};
-  expect_error([&] { RmsNormOp::validate({x, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"sharded kernel", "INTERLEAVED", "kernel_config none"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({x, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"sharded kernel", "INTERLEAVED", "kernel_config none"});
   bad = sharded_cfg;
   bad.memory_config = kDramInterleaved;
-  expect_error([&] { RmsNormOp::validate({xs, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"output sharded the same way"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({xs, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"output sharded the same way"});
   bad = dev_cfg;
   bad.kernel_config = MatmulReuseConfig{};
-  expect_error([&] { RmsNormOp::validate({x, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"matmul_reuse", "kernel_config"});
+  expect_error(
+      [&] {
+        RmsNormOp::validate({x, g, 1e-5f}, bad, n150);
+      },
+      ErrorKind::InvalidConfig, {"matmul_reuse", "kernel_config"});
   OpConfig cpu_cfg = host_config();
   cpu_cfg.kernel_config = NormConfig{};
-  expect_error([&] { RmsNormOp::validate({x, g, 1e-5f}, cpu_cfg, cpu); }, ErrorKind::InvalidConfig,
-               {"'norm'", "cpu"});
+  expect_error([&] { RmsNormOp::validate({x, g, 1e-5f}, cpu_cfg, cpu); }, ErrorKind::InvalidConfig, {"'norm'", "cpu"});
   TensorSpec xh = x;
   xh.shape = Shape{1, 1, 64, 2048};
   xh.memory_config = MemoryConfig{TensorMemoryLayout::HEIGHT_SHARDED, BufferType::L1,
                                   ShardSpec{CoreGrid{2, 1}, {32, 2048}, ShardOrientation::ROW_MAJOR}};
   bad = sharded_cfg;
   bad.memory_config = xh.memory_config;
-  expect_error([&] { RmsNormOp::validate({xh, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig,
-               {"HEIGHT_SHARDED"});
+  expect_error([&] { RmsNormOp::validate({xh, g, 1e-5f}, bad, n150); }, ErrorKind::InvalidConfig, {"HEIGHT_SHARDED"});
   TensorSpec g8 = g;
   g8.dtype = DataType::BFLOAT8_B;
   g8.layout = Layout::TILE;
@@ -297,8 +332,11 @@ TEST(NormValidation, EachErrorOnce) {
   TensorSpec beta_tile_int = g;
   beta_tile_int.dtype = DataType::FLOAT32;
   beta_tile_int.shape = Shape{100};
-  expect_error([&] { LayerNormOp::validate({x, g, beta_tile_int, 1e-5f}, dev_cfg, n150); }, ErrorKind::ShapeMismatch,
-               {"layer_norm", "beta", "args.beta"});
+  expect_error(
+      [&] {
+        LayerNormOp::validate({x, g, beta_tile_int, 1e-5f}, dev_cfg, n150);
+      },
+      ErrorKind::ShapeMismatch, {"layer_norm", "beta", "args.beta"});
 }
 
 TEST(NormCost, DescribesTraffic) {

@@ -189,6 +189,14 @@ TEST(QkvHeadsValidation, EachErrorNamesFieldValueAndFix) {
                ErrorKind::InvalidConfig, "concat_heads_decode: num_heads 40 (input.shape[2]) exceeds the 32 padded heads decode supports");
   expect_error([&] { ConcatHeadsOp::validate(cat, config_for(DataType::BFLOAT8_B, Layout::ROW_MAJOR), cpu); },
                ErrorKind::InvalidConfig, "concat_heads: output dtype BFLOAT8_B exists only in TILE layout");
+  expect_error([&] { ConcatHeadsOp::validate(ConcatHeadsArgs{TensorSpec{"h", Shape{1, 8, 8, 64}, DataType::BFLOAT4_B, Layout::TILE, {}}}, tc, n150); },
+               ErrorKind::InvalidConfig, "concat_heads: input dtype BFLOAT4_B is not supported; use one of FLOAT32, BFLOAT16, BFLOAT8_B");
+  expect_error([&] { ConcatHeadsDecodeOp::validate(ConcatHeadsArgs{TensorSpec{"h", Shape{1, 33, 8, 64}, DataType::BFLOAT16, Layout::TILE, {}}}, tc, n150); },
+               ErrorKind::InvalidConfig, "concat_heads_decode: batch 33 (input.shape[1]) exceeds the 32 users decode supports");
+  expect_error([&] { ConcatHeadsDecodeOp::validate(ConcatHeadsArgs{TensorSpec{"h", Shape{1, 8, 8, 64}, DataType::BFLOAT8_B, Layout::TILE, {}}}, config_for(DataType::BFLOAT8_B, Layout::TILE), n150); },
+               ErrorKind::InvalidConfig, "concat_heads_decode: input dtype BFLOAT8_B is not supported; use one of FLOAT32, BFLOAT16");
+  expect_error([&] { ConcatHeadsOp::validate(ConcatHeadsArgs{TensorSpec{"h", Shape{1, 8, 8, 40}, DataType::BFLOAT16, Layout::TILE, {}}}, tc, n150); },
+               ErrorKind::InvalidConfig, "concat_heads: head_dim 40 is not a multiple of 32");
   ConcatHeadsDecodeOp::validate(cat, tc, n150);
 }
 

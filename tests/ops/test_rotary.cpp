@@ -226,6 +226,15 @@ TEST(RotaryValidation, EachErrorNamesFieldValueAndFix) {
                "rotary: output BFLOAT8_B TILE (dtype, layout) differs from the input's BFLOAT16 TILE");
   expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.mode = RotaryMode::DECODE; a.input.shape = Shape{1, 4, 40, 64}; }, n150); },
                ErrorKind::InvalidConfig, "rotary: decode takes at most 32 heads per user; found 40 (input.shape[2])");
+  expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.max_seq_len = 0; }, cpu); }, ErrorKind::InvalidConfig,
+               "rotary: max_seq_len 0 (max_seq_len) must be positive");
+  expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.input.shape[1] = 0; }, cpu); }, ErrorKind::ShapeMismatch,
+               "rotary: input has shape [1, 0, 64, 64] with an empty dimension");
+  expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.mode = RotaryMode::DECODE; a.input.shape = Shape{1, 65, 8, 64}; }, n150); },
+               ErrorKind::InvalidConfig, "rotary: decode runs one user per core; batch 65 (input.shape[1]) exceeds the 64 cores of ttnn:n150");
+  expect_error([&] { RotaryTables::build(64, 0, {}); }, ErrorKind::InvalidConfig, "rotary: max_seq_len 0 must be positive");
+  expect_error([&] { rope_inv_freq(64, {-1.0, std::nullopt}); }, ErrorKind::InvalidConfig,
+               "rotary: rope_theta -1 (theta) must be positive");
   expect_error([&] { RotaryTables::build(64, 128, {10000.0, Llama3RopeScaling{8.0, 4.0, 1.0, 8192}}); },
                ErrorKind::InvalidConfig, "high_freq_factor 1, original_max_position_embeddings 8192 (rope_scaling)");
 
@@ -251,6 +260,15 @@ TEST(RotaryValidation, EachErrorNamesFieldValueAndFix) {
                "rotary: position 128 of user 1 is outside the tables' range [0, 128)");
   expect_error([&] { RotaryOp::run_prefill(d, t128, xd, 0, od, cc, ctx); }, ErrorKind::InvalidConfig,
                "rotary: run_prefill called with mode DECODE");
+  expect_error([&] { RotaryOp::run_decode(a, t128, x, bad, out, cc, ctx); }, ErrorKind::InvalidConfig,
+               "rotary: run_decode called with mode PREFILL");
+  const std::vector<int32_t> one = {3};
+  expect_error([&] { RotaryOp::run_decode(d, t128, xd, one, od, cc, ctx); }, ErrorKind::ShapeMismatch,
+               "rotary: 1 positions given for a batch of 2 (positions)");
+  RotaryArgs longer = a;
+  longer.max_seq_len = 256;
+  expect_error([&] { RotaryOp::run_prefill(longer, t128, x, 0, out, cc, ctx); }, ErrorKind::ShapeMismatch,
+               "rotary: tables cover 128 positions, fewer than max_seq_len 256 (max_seq_len)");
 }
 
 }  // namespace

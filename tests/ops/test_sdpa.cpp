@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "ops/kv_cache/kv_cache.hpp"
 #include "ops/op_test_util.hpp"
 #include "ops/sdpa/sdpa.hpp"
 #include "ttt/cpu_features.hpp"
@@ -183,6 +184,62 @@ TEST(Sdpa, TtnnChunkedPrefillWithOffset) {
   EXPECT_GE(r.pcc, 0.999);
 }
 
+// A prompt in two chunks, the second attending over the KV cache (kv_len keys of a
+// [batch, kv_heads, max_seq_len, head_dim] tensor), equals one prefill of the whole prompt.
+void chunked_prefill_over_cache(const std::string& device_name, DataType dt, Layout layout, double tol) {
+  auto dev = Device::open(device_name);
+  ExecContext ctx{*dev, ThreadPool::global(), 0};
+  const int64_t b = 2, nh = 8, nkv = 2, hd = 64, first = 64, second = 40, total = first + second, max_seq = 128;
+  const Shape qs{b, nh, total, hd}, ks{b, nkv, total, hd};
+  const auto qv = test::random_values(static_cast<std::size_t>(qs.volume()), 51, -2.f, 2.f);
+  const auto kv = test::random_values(static_cast<std::size_t>(ks.volume()), 52, -2.f, 2.f);
+  const auto vv = test::random_values(static_cast<std::size_t>(ks.volume()), 53);
+  OpConfig cfg;
+  cfg.dtype = dt, cfg.layout = layout;
+  cfg.kernel_config = SdpaConfig{CoreGrid{8, 8}, 32, 32, false};
+  cfg.compute_kernel_config.math_fidelity = MathFidelity::HiFi4;
+  cfg.compute_kernel_config.fp32_dest_acc_en = true;
+  SdpaArgs whole{TensorSpec{"q", qs, dt, layout, {}}, TensorSpec{"k", ks, dt, layout, {}},
+                 TensorSpec{"v", ks, dt, layout, {}}, true, std::nullopt};
+  Tensor full = Tensor::empty(SdpaOp::output_spec(whole, cfg));
+  SdpaOp::run(whole, test::make_tensor(qv, qs, dt, layout), test::make_tensor(kv, ks, dt, layout),
+              test::make_tensor(vv, ks, dt, layout), full, cfg, ctx);
+  const auto want = to_float(full);
+
+  auto rows = [&](const std::vector<float>& x, int64_t heads, int64_t from, int64_t count) {
+    std::vector<float> r;
+    for (int64_t m = 0; m < b * heads; ++m)
+      r.insert(r.end(), x.begin() + (m * total + from) * hd, x.begin() + (m * total + from + count) * hd);
+    return r;
+  };
+  const TensorSpec cache_spec{"cache", Shape{b, nkv, max_seq, hd}, dt, Layout::TILE, {}};
+  OpConfig cache_cfg = cfg;
+  cache_cfg.layout = Layout::TILE;
+  Tensor kc = Tensor::empty(cache_spec), vc = Tensor::empty(cache_spec);
+  for (auto [from, count] : {std::pair<int64_t, int64_t>{0, first}, {first, second}}) {
+    FillCacheArgs fill{cache_spec, TensorSpec{"chunk", Shape{b, nkv, count, hd}, dt, layout, {}}};
+    FillCacheOp::run(fill, test::make_tensor(rows(kv, nkv, from, count), fill.input.shape, dt, layout), 0, from, kc,
+                     cache_cfg, ctx);
+    FillCacheOp::run(fill, test::make_tensor(rows(vv, nkv, from, count), fill.input.shape, dt, layout), 0, from, vc,
+                     cache_cfg, ctx);
+  }
+  SdpaArgs chunk{TensorSpec{"q", Shape{b, nh, second, hd}, dt, layout, {}}, cache_spec, cache_spec, true, std::nullopt,
+                 total};
+  SdpaOp::validate(chunk, cfg, dev->spec());
+  Tensor out = Tensor::empty(SdpaOp::output_spec(chunk, cfg));
+  SdpaOp::run(chunk, test::make_tensor(rows(qv, nh, first, second), chunk.q.shape, dt, layout), kc, vc, out, cfg, ctx);
+  const auto got = to_float(out);
+  const auto expect = rows(want, nh, first, second);
+  double err = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) err = std::max(err, std::abs(static_cast<double>(got[i]) - expect[i]));
+  EXPECT_LE(err, tol) << device_name;
+}
+
+TEST(Sdpa, ChunkedPrefillOverTheCacheEqualsOnePrefill) {
+  chunked_prefill_over_cache("cpu", DataType::FLOAT32, Layout::ROW_MAJOR, 2e-6);
+  chunked_prefill_over_cache("ttnn:n150", DataType::BFLOAT16, Layout::TILE, 1e-2);
+}
+
 TEST(Sdpa, SingleThreadMatchesThePool) {
   Problem p;
   p.b = 2, p.nh = 8, p.nkv = 2, p.s = 70, p.skv = 70, p.hd = 64;
@@ -255,7 +312,7 @@ TEST(SdpaValidation, EachErrorNamesFieldValueAndFix) {
       {[](SdpaArgs& a, OpConfig&) { a.v.shape[2] = 65; }, false, ErrorKind::ShapeMismatch,
        "v has shape [1, 2, 65, 64]; it must equal k's shape [1, 2, 64, 64]"},
       {[](SdpaArgs& a, OpConfig&) { a.k.shape[2] = a.v.shape[2] = 10; }, false, ErrorKind::ShapeMismatch,
-       "causal attention needs kv_seq >= seq; found kv_seq 10 (k.shape[2]) < seq 64 (q.shape[2])"},
+       "causal attention needs kv_seq >= seq; found kv_seq 10 (k.shape[2] or kv_len) < seq 64 (q.shape[2])"},
       {[](SdpaArgs& a, OpConfig&) { a.scale = -1.f; }, false, ErrorKind::InvalidConfig,
        "scale -1 (scale) must be a positive finite number"},
       {[](SdpaArgs&, OpConfig& c) { c.kernel_config = SdpaConfig{CoreGrid{1, 1}, 0, 32, false}; }, false,
@@ -295,6 +352,12 @@ TEST(SdpaValidation, EachErrorNamesFieldValueAndFix) {
        true, ErrorKind::OutOfMemory, "sdpa: q_chunk_size 1024 x k_chunk_size 1024 needs"},
       {[](SdpaArgs&, OpConfig& c) { c.kernel_config = CpuKernelConfig{}; }, true, ErrorKind::InvalidConfig,
        "sdpa: kernel_config is cpu; use sdpa (SdpaConfig) or none"},
+      {[](SdpaArgs& a, OpConfig&) { a.k.shape[2] = a.v.shape[2] = 0; }, false, ErrorKind::ShapeMismatch,
+       "sdpa: k has shape [1, 2, 0, 64] with an empty dimension"},
+      {[](SdpaArgs&, OpConfig& c) { c.layout = Layout::ROW_MAJOR; }, true, ErrorKind::InvalidConfig,
+       "sdpa: output layout ROW_MAJOR (layout); ttnn SDPA writes TILE"},
+      {[](SdpaArgs& a, OpConfig&) { a.kv_len = 65; }, false, ErrorKind::InvalidConfig,
+       "sdpa: kv_len 65 (kv_len) exceeds the 64 rows of k (k.shape[2]); use 0 (all rows) up to 64"},
   };
   for (const Case& c : cases) {
     SdpaArgs a = c.ttnn ? base : host;

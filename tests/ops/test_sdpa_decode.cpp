@@ -292,6 +292,22 @@ TEST(SdpaDecodeValidation, EachErrorNamesFieldValueAndFix) {
                                         ShardSpec{CoreGrid{4, 1}, {32, 64}, ShardOrientation::ROW_MAJOR}};
        },
        true, ErrorKind::InvalidConfig, "output is HEIGHT_SHARDED (memory_config); use INTERLEAVED"},
+      {[](SdpaDecodeArgs& a, OpConfig&) { a.q.shape = Shape{4, 8, 64}; }, false, ErrorKind::ShapeMismatch,
+       "sdpa_decode: q has shape [4, 8, 64] (rank 3); expected [1, batch, num_heads, head_dim]"},
+      {[](SdpaDecodeArgs& a, OpConfig&) { a.scale = 0.f; }, false, ErrorKind::InvalidConfig,
+       "sdpa_decode: scale 0 (scale) must be a positive finite number"},
+      {[](SdpaDecodeArgs&, OpConfig& c) { c.kernel_config = NormConfig{}; }, false, ErrorKind::InvalidConfig,
+       "sdpa_decode: kernel_config is norm; use sdpa (SdpaConfig), cpu or none"},
+      {[](SdpaDecodeArgs& a, OpConfig&) { a.q.memory_config = kL1Interleaved; }, true, ErrorKind::InvalidConfig,
+       "sdpa_decode: q is L1 INTERLEAVED (q.memory_config); use DRAM interleaved or HEIGHT_SHARDED"},
+      {[](SdpaDecodeArgs&, OpConfig& c) { c.dtype = DataType::BFLOAT8_B; }, true, ErrorKind::InvalidConfig,
+       "sdpa_decode: output dtype BFLOAT8_B (dtype) differs from q's dtype BFLOAT16"},
+      {[](SdpaDecodeArgs&, OpConfig& c) { c.layout = Layout::ROW_MAJOR; }, true, ErrorKind::InvalidConfig,
+       "sdpa_decode: output layout ROW_MAJOR (layout) differs from q's layout TILE"},
+      {[](SdpaDecodeArgs& a, OpConfig&) { a.k_cache.layout = Layout::ROW_MAJOR; a.k_cache.dtype = DataType::BFLOAT16; }, true,
+       ErrorKind::InvalidConfig, "sdpa_decode: k_cache is in ROW_MAJOR layout (k_cache.layout); the KV cache must be TILE"},
+      {[](SdpaDecodeArgs&, OpConfig& c) { c.kernel_config = SdpaConfig{CoreGrid{9, 1}, 32, 32, false}; }, true,
+       ErrorKind::InvalidConfig, "sdpa_decode: grid 9x1 (kernel_config.grid) does not fit the device's 8x8 compute grid"},
       {[](SdpaDecodeArgs& a, OpConfig& c) {
          a.k_cache.shape[2] = a.v_cache.shape[2] = 4096;
          a.k_cache.dtype = a.v_cache.dtype = DataType::BFLOAT16;

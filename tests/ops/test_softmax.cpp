@@ -68,10 +68,12 @@ TEST(SoftmaxTtnn, N150Bf16Tile) {
       std::optional<float> scale;
       double min_pcc;
     };
-    for (const Case& c : {Case{MathFidelity::HiFi4, true, std::nullopt, 0.9999},
-                          Case{MathFidelity::HiFi4, false, 0.5f, 0.999}, Case{MathFidelity::LoFi, false, std::nullopt, 0.99}}) {
+    for (const Case& c :
+         {Case{MathFidelity::HiFi4, true, std::nullopt, 0.9999}, Case{MathFidelity::HiFi4, false, 0.5f, 0.999},
+          Case{MathFidelity::LoFi, false, std::nullopt, 0.99}}) {
       SCOPED_TRACE(shape.str() + " " + std::string(to_string(c.fid)) + (c.f32 ? " fp32" : " bf16"));
-      const auto y = to_float(run_softmax({x.spec(), c.scale}, x, device_config(DataType::BFLOAT16, c.fid, c.f32), n150));
+      const auto y =
+          to_float(run_softmax({x.spec(), c.scale}, x, device_config(DataType::BFLOAT16, c.fid, c.f32), n150));
       const auto ref = softmax_ref(xq, shape[-1], c.scale.value_or(1.f));
       EXPECT_GE(pcc(y, ref), c.min_pcc);
       // Each row still sums to about 1.
@@ -86,14 +88,23 @@ TEST(SoftmaxValidation, EachErrorOnce) {
   const DeviceSpec n150 = device("ttnn:n150")->spec();
   const TensorSpec x{"scores", Shape{1, 8, 64, 128}, DataType::BFLOAT16, Layout::TILE, {}};
   SoftmaxOp::validate({x, 0.125f}, device_config(), n150);
-  expect_error([&] { SoftmaxOp::validate({x, 0.f}, device_config(), n150); }, ErrorKind::InvalidConfig,
-               {"softmax", "scale 0", "args.scale"});
+  expect_error(
+      [&] {
+        SoftmaxOp::validate({x, 0.f}, device_config(), n150);
+      },
+      ErrorKind::InvalidConfig, {"softmax", "scale 0", "args.scale"});
   TensorSpec xrm = x;
   xrm.layout = Layout::ROW_MAJOR;
-  expect_error([&] { SoftmaxOp::validate({xrm, std::nullopt}, device_config(), n150); }, ErrorKind::InvalidConfig,
-               {"softmax", "ROW_MAJOR", "tilize"});
-  expect_error([&] { SoftmaxOp::validate({x, std::nullopt}, device_config(DataType::FLOAT32), n150); },
-               ErrorKind::InvalidConfig, {"softmax", "BFLOAT16 TILE", "FLOAT32"});
+  expect_error(
+      [&] {
+        SoftmaxOp::validate({xrm, std::nullopt}, device_config(), n150);
+      },
+      ErrorKind::InvalidConfig, {"softmax", "ROW_MAJOR", "tilize"});
+  expect_error(
+      [&] {
+        SoftmaxOp::validate({x, std::nullopt}, device_config(DataType::FLOAT32), n150);
+      },
+      ErrorKind::InvalidConfig, {"softmax", "BFLOAT16 TILE", "FLOAT32"});
   TensorSpec xs = x;
   xs.memory_config = MemoryConfig{TensorMemoryLayout::HEIGHT_SHARDED, BufferType::L1,
                                   ShardSpec{CoreGrid{8, 2}, {32, 128}, ShardOrientation::ROW_MAJOR}};
@@ -102,11 +113,17 @@ TEST(SoftmaxValidation, EachErrorOnce) {
   cfg.kernel_config = NormConfig{.grid = {8, 2}, .subblock_w = 2, .block_h = 1, .block_w = 4};
   SoftmaxOp::validate({xs, std::nullopt}, cfg, n150);
   std::get<NormConfig>(cfg.kernel_config).block_w = 2;
-  expect_error([&] { SoftmaxOp::validate({xs, std::nullopt}, cfg, n150); }, ErrorKind::InvalidConfig,
-               {"block_w 2", "4 tiles", "kernel_config.block_w"});
+  expect_error(
+      [&] {
+        SoftmaxOp::validate({xs, std::nullopt}, cfg, n150);
+      },
+      ErrorKind::InvalidConfig, {"block_w 2", "4 tiles", "kernel_config.block_w"});
   std::get<NormConfig>(cfg.kernel_config) = NormConfig{.grid = {8, 2}, .subblock_w = 4, .block_h = 2, .block_w = 4};
-  expect_error([&] { SoftmaxOp::validate({xs, std::nullopt}, cfg, n150); }, ErrorKind::InvalidConfig,
-               {"block_h 2", "16 cores", "use block_h 1"});
+  expect_error(
+      [&] {
+        SoftmaxOp::validate({xs, std::nullopt}, cfg, n150);
+      },
+      ErrorKind::InvalidConfig, {"block_h 2", "16 cores", "use block_h 1"});
 }
 
 }  // namespace

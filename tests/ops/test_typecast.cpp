@@ -26,12 +26,10 @@ Tensor cast(const Tensor& x, DataType to, Layout layout, const std::string& dev_
 TEST(Typecast, FloatPairsRoundLikeTheHostConversions) {
   const Shape shape{2, 5, 172};
   const auto v = random_values(static_cast<std::size_t>(shape.volume()), 4, -100.f, 100.f);
-  const std::vector<std::pair<DataType, Layout>> formats = {{DataType::FLOAT32, Layout::ROW_MAJOR},
-                                                            {DataType::BFLOAT16, Layout::ROW_MAJOR},
-                                                            {DataType::FLOAT32, Layout::TILE},
-                                                            {DataType::BFLOAT16, Layout::TILE},
-                                                            {DataType::BFLOAT8_B, Layout::TILE},
-                                                            {DataType::BFLOAT4_B, Layout::TILE}};
+  const std::vector<std::pair<DataType, Layout>> formats = {
+      {DataType::FLOAT32, Layout::ROW_MAJOR}, {DataType::BFLOAT16, Layout::ROW_MAJOR},
+      {DataType::FLOAT32, Layout::TILE},      {DataType::BFLOAT16, Layout::TILE},
+      {DataType::BFLOAT8_B, Layout::TILE},    {DataType::BFLOAT4_B, Layout::TILE}};
   for (const auto& [from, from_layout] : formats) {
     const Tensor x = make_tensor(v, shape, from, from_layout, "x");
     const auto xv = to_float(x);
@@ -51,8 +49,8 @@ TEST(Typecast, IntegersTruncateAndSaturate) {
   const std::vector<float> v = {1.9f, -1.9f, 0.5f, -0.5f, 3e9f, -3e9f, 16777217.f, 7.f};
   const Tensor x = make_tensor(v, Shape{2, 4}, DataType::FLOAT32, Layout::ROW_MAJOR, "x");
   const Tensor i = cast(x, DataType::INT32, Layout::ROW_MAJOR);
-  const std::vector<int32_t> want_i = {1, -1, 0, 0, std::numeric_limits<int32_t>::max(),
-                                       std::numeric_limits<int32_t>::min(), 16777216, 7};
+  const std::vector<int32_t> want_i = {
+      1, -1, 0, 0, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min(), 16777216, 7};
   for (std::size_t k = 0; k < want_i.size(); ++k) EXPECT_EQ(i.data<int32_t>()[k], want_i[k]) << k;
   const Tensor u = cast(x, DataType::UINT32, Layout::TILE);
   const auto uv = to_float(u);

@@ -77,14 +77,14 @@ TensorSpec with_extent(const char* op, const TensorSpec& in, int dim, int64_t ex
 }
 
 void check_run(const char* op, const std::vector<TensorSpec>& specs, std::span<const Tensor> inputs,
-               std::span<Tensor> outputs, const TensorSpec& out_spec, const Device& device) {
+               std::span<Tensor> outputs, const Shape& out_shape, const OpConfig& config, const Device& device) {
   const auto chips = static_cast<std::size_t>(device.spec().mesh.chips());
   TTT_CHECK(inputs.size() == chips && outputs.size() == chips && specs.size() == chips, ShapeMismatch,
             "{}: got {} inputs and {} outputs for {} chips ({} specs in args); give one of each per chip", op,
             inputs.size(), outputs.size(), chips, specs.size());
   for (std::size_t c = 0; c < chips; ++c) {
     check_tensor_matches(op, inputs[c], specs[c]);
-    check_tensor_matches(op, outputs[c], out_spec);
+    support::check_output(op, outputs[c], out_shape, config);
   }
 }
 
@@ -124,8 +124,8 @@ void slice_sum(float* acc, const float* all, int64_t vol, int chips, const Aroun
     // Ring: start on the chip after the owner and end on the owner.
     const int chip = ring ? static_cast<int>((slice + 1 + step) % chips) : step;
     add_slice(acc, all + chip * vol, a, slice_extent, slice, step == 0);
-    if (ring && step > 0) round_to_dtype(std::span<float>(acc, static_cast<std::size_t>(slice_shape.volume())),
-                                         slice_shape, dtype);
+    if (ring && step > 0)
+      round_to_dtype(std::span<float>(acc, static_cast<std::size_t>(slice_shape.volume())), slice_shape, dtype);
   }
 }
 
@@ -170,10 +170,12 @@ TensorSpec AllGatherOp::output_spec(const AllGatherArgs& args, const OpConfig& c
 
 void AllGatherOp::run(const AllGatherArgs& args, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                       const OpConfig& config, ExecContext& ctx) {
-  const TensorSpec out_spec = output_spec(args, config);
-  check_run("all_gather", args.inputs, inputs, outputs, out_spec, ctx.device);
-  const Shape& shape = inputs[0].shape();
+  TTT_CHECK(!args.inputs.empty(), ShapeMismatch, "all_gather: no input tensors (args.inputs); give one per chip");
+  const Shape& shape = args.inputs.front().shape;
   const int dim = checked_dim("all_gather", shape, args.dim);
+  Shape out_shape = shape;
+  out_shape[dim] *= static_cast<int64_t>(args.inputs.size());
+  check_run("all_gather", args.inputs, inputs, outputs, out_shape, config, ctx.device);
   const Around a = around(shape, dim);
   const auto chips = static_cast<int64_t>(inputs.size());
   const DataType dtype = inputs[0].dtype();
@@ -185,8 +187,9 @@ void AllGatherOp::run(const AllGatherArgs& args, std::span<const Tensor> inputs,
   const int64_t in_vol = shape.volume();
   const auto in_bytes = static_cast<std::size_t>(in_vol * eb);
   const bool direct = bytes && layout == Layout::ROW_MAJOR;
-  std::byte* gathered = direct ? outputs[0].raw()
-                               : reinterpret_cast<std::byte*>(scratch(static_cast<std::size_t>(in_vol * chips), 2).data());
+  std::byte* gathered = direct
+                            ? outputs[0].raw()
+                            : reinterpret_cast<std::byte*>(scratch(static_cast<std::size_t>(in_vol * chips), 2).data());
   const int64_t run_bytes = a.extent * a.inner * eb;
   for (int64_t c = 0; c < chips; ++c) {
     const std::byte* rm = nullptr;
@@ -207,11 +210,12 @@ void AllGatherOp::run(const AllGatherArgs& args, std::span<const Tensor> inputs,
     }
   }
   if (!bytes) {
-    store_float(std::span<const float>(reinterpret_cast<const float*>(gathered), static_cast<std::size_t>(in_vol * chips)),
-                outputs[0]);
+    store_float(
+        std::span<const float>(reinterpret_cast<const float*>(gathered), static_cast<std::size_t>(in_vol * chips)),
+        outputs[0]);
   } else if (!direct) {
-    relayout(gathered, outputs[0].raw(), out_spec.shape, static_cast<std::size_t>(eb), Layout::ROW_MAJOR, layout,
-             ctx.pool, ctx.threads);
+    relayout(gathered, outputs[0].raw(), out_shape, static_cast<std::size_t>(eb), Layout::ROW_MAJOR, layout, ctx.pool,
+             ctx.threads);
   }
   replicate(outputs);
 }
@@ -254,19 +258,21 @@ TensorSpec ReduceScatterOp::output_spec(const ReduceScatterArgs& args, const OpC
 
 void ReduceScatterOp::run(const ReduceScatterArgs& args, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                           const OpConfig& config, ExecContext& ctx) {
-  const TensorSpec out_spec = output_spec(args, config);
-  check_run("reduce_scatter", args.inputs, inputs, outputs, out_spec, ctx.device);
-  const Shape& shape = inputs[0].shape();
+  TTT_CHECK(!args.inputs.empty(), ShapeMismatch, "reduce_scatter: no input tensors (args.inputs); give one per chip");
+  const Shape& shape = args.inputs.front().shape;
   const int dim = checked_dim("reduce_scatter", shape, args.dim);
+  Shape out_shape = shape;
+  out_shape[dim] /= static_cast<int64_t>(args.inputs.size());
+  check_run("reduce_scatter", args.inputs, inputs, outputs, out_shape, config, ctx.device);
   const Around a = around(shape, dim);
   const int chips = static_cast<int>(inputs.size());
   const int64_t vol = shape.volume();
   const int64_t slice_extent = a.extent / chips;
   const bool ring = ctx.device.spec().is_ttnn();
   const float* all = decode_all(inputs);
-  const auto acc = scratch(static_cast<std::size_t>(out_spec.shape.volume()), 1);
+  const auto acc = scratch(static_cast<std::size_t>(out_shape.volume()), 1);
   for (int c = 0; c < chips; ++c) {
-    slice_sum(acc.data(), all, vol, chips, a, slice_extent, c, out_spec.shape, inputs[0].dtype(), ring);
+    slice_sum(acc.data(), all, vol, chips, a, slice_extent, c, out_shape, inputs[0].dtype(), ring);
     store_float(acc, outputs[static_cast<std::size_t>(c)]);
   }
 }
@@ -301,9 +307,9 @@ TensorSpec AllReduceOp::output_spec(const AllReduceArgs& args, const OpConfig& c
 
 void AllReduceOp::run(const AllReduceArgs& args, std::span<const Tensor> inputs, std::span<Tensor> outputs,
                       const OpConfig& config, ExecContext& ctx) {
-  const TensorSpec out_spec = output_spec(args, config);
-  check_run("all_reduce", args.inputs, inputs, outputs, out_spec, ctx.device);
-  const Shape& shape = inputs[0].shape();
+  TTT_CHECK(!args.inputs.empty(), ShapeMismatch, "all_reduce: no input tensors (args.inputs); give one per chip");
+  const Shape& shape = args.inputs.front().shape;
+  check_run("all_reduce", args.inputs, inputs, outputs, shape, config, ctx.device);
   const int chips = static_cast<int>(inputs.size());
   const int64_t vol = shape.volume();
   const DataType dtype = inputs[0].dtype();

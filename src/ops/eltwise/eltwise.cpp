@@ -11,20 +11,20 @@
 namespace ttt::ops {
 namespace {
 
-std::string binary_name(const BinaryArgs& args) {
-  std::string name(to_string(args.op));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
-}
+const char* binary_name(const BinaryArgs& args) { return args.op == BinaryOpType::ADD ? "add" : "mul"; }
 
-std::string unary_name(UnaryActivation act) {
-  std::string name(to_string(act));
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return name;
+const char* unary_name(UnaryActivation act) {
+  switch (act) {
+    case UnaryActivation::SILU: return "silu";
+    case UnaryActivation::RELU: return "relu";
+    case UnaryActivation::GELU: return "gelu";
+    default: return "unary";
+  }
 }
 
 void check_activation(std::string_view op, std::string_view field, UnaryActivation act, bool none_ok) {
-  const bool ok = act == UnaryActivation::SILU || act == UnaryActivation::RELU || (none_ok && act == UnaryActivation::NONE);
+  const bool ok =
+      act == UnaryActivation::SILU || act == UnaryActivation::RELU || (none_ok && act == UnaryActivation::NONE);
   if (ok) return;
   fail(act == UnaryActivation::GELU ? ErrorKind::Unsupported : ErrorKind::InvalidConfig,
        "{}: activation {} is not available here ({}); use {}SILU or RELU", op, to_string(act), field,
@@ -72,7 +72,7 @@ int64_t broadcast_period(std::string_view op, const Shape& a, const Shape& b) {
 // ---------------------------------------------------------------------------------------
 
 void BinaryOp::validate(const BinaryArgs& args, const OpConfig& config, const DeviceSpec& device) {
-  const std::string op = binary_name(args);
+  const char* op = binary_name(args);
   support::check_kernel_config(op, config, device, false);
   check_activation(op, "args.a_activation", args.a_activation, /*none_ok=*/true);
   broadcast_period(op, args.a.shape, args.b.shape);
@@ -88,10 +88,10 @@ TensorSpec BinaryOp::output_spec(const BinaryArgs& args, const OpConfig& config)
 
 void BinaryOp::run(const BinaryArgs& args, const Tensor& a, const Tensor& b, Tensor& out, const OpConfig& config,
                    ExecContext& ctx) {
-  const std::string op = binary_name(args);
+  const char* op = binary_name(args);
   check_tensor_matches(op, a, args.a);
   check_tensor_matches(op, b, args.b);
-  check_tensor_matches(op, out, output_spec(args, config));
+  support::check_output(op, out, args.a.shape, config);
   const int64_t n = a.shape().volume();
   const int64_t period = std::max<int64_t>(1, b.shape().volume());
   const int threads = support::host_threads(config, ctx);
@@ -123,7 +123,7 @@ void BinaryOp::run(const BinaryArgs& args, const Tensor& a, const Tensor& b, Ten
             y[static_cast<std::size_t>(i)] = tensix::dest_value(r, f32);
           }
         },
-        threads, rows::kRowChunk);
+        threads, rows::kParallelGrain);
     store_float(y, out);
     return;
   }
@@ -154,7 +154,7 @@ void BinaryOp::run(const BinaryArgs& args, const Tensor& a, const Tensor& b, Ten
           i += m;
         }
       },
-      threads, rows::kRowChunk);
+      threads, rows::kParallelGrain);
   rows::row_finish(ys, out);
 }
 
@@ -176,7 +176,7 @@ Cost BinaryOp::cost(const BinaryArgs& args, const OpConfig& config, const Device
 // ---------------------------------------------------------------------------------------
 
 void UnaryOp::validate(const UnaryArgs& args, const OpConfig& config, const DeviceSpec& device) {
-  const std::string op = unary_name(args.op);
+  const char* op = unary_name(args.op);
   support::check_kernel_config(op, config, device, false);
   check_activation(op, "args.op", args.op, /*none_ok=*/false);
   check_eltwise_dtypes(op, "input", args.input, device);
@@ -188,11 +188,10 @@ TensorSpec UnaryOp::output_spec(const UnaryArgs& args, const OpConfig& config) {
   return support::output_from_config(unary_name(args.op), args.input.shape, config);
 }
 
-void UnaryOp::run(const UnaryArgs& args, const Tensor& input, Tensor& out, const OpConfig& config,
-                  ExecContext& ctx) {
-  const std::string op = unary_name(args.op);
+void UnaryOp::run(const UnaryArgs& args, const Tensor& input, Tensor& out, const OpConfig& config, ExecContext& ctx) {
+  const char* op = unary_name(args.op);
   check_tensor_matches(op, input, args.input);
-  check_tensor_matches(op, out, output_spec(args, config));
+  support::check_output(op, out, args.input.shape, config);
   const int64_t n = input.shape().volume();
   const int threads = support::host_threads(config, ctx);
 
@@ -207,7 +206,7 @@ void UnaryOp::run(const UnaryArgs& args, const Tensor& input, Tensor& out, const
             y[static_cast<std::size_t>(i)] = tensix::dest_value(activate(args.op, xv[i]), f32);
           }
         },
-        threads, rows::kRowChunk);
+        threads, rows::kParallelGrain);
     store_float(y, out);
     return;
   }
@@ -217,8 +216,8 @@ void UnaryOp::run(const UnaryArgs& args, const Tensor& input, Tensor& out, const
   const rows::RowSink ys = rows::row_sink(out, 2);
   const rows::UnaryKind kind = unary_kind(args.op);
   ctx.pool.parallel_for(
-      n, [&](int64_t i0, int64_t i1, int) { k.unary(kind, xs.at(i0), xs.elem, ys.at(i0), ys.elem, i1 - i0); },
-      threads, rows::kRowChunk);
+      n, [&](int64_t i0, int64_t i1, int) { k.unary(kind, xs.at(i0), xs.elem, ys.at(i0), ys.elem, i1 - i0); }, threads,
+      rows::kParallelGrain);
   rows::row_finish(ys, out);
 }
 

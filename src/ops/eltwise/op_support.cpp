@@ -37,6 +37,14 @@ void check_float(std::string_view op, std::string_view what, DataType dtype) {
   check_dtype_in(op, what, dtype, {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B, DataType::BFLOAT4_B});
 }
 
+void check_output(std::string_view op, const Tensor& out, const Shape& shape, const OpConfig& config) {
+  TTT_CHECK(out.defined(), InvalidConfig, "{}: the output tensor has no storage", op);
+  check_same_shape(op, "output", out.shape(), shape);
+  TTT_CHECK(out.dtype() == config.dtype && out.layout() == config.layout, ShapeMismatch,
+            "{}: output '{}' is {} {}, but the config asks for {} {} (dtype, layout)", op, out.name(),
+            to_string(out.dtype()), to_string(out.layout()), to_string(config.dtype), to_string(config.layout));
+}
+
 TensorSpec output_from_config(std::string_view op, const Shape& shape, const OpConfig& config) {
   return TensorSpec{config.op_name.empty() ? std::string(op) : config.op_name, shape, config.dtype, config.layout,
                     config.memory_config};

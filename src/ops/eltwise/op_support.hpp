@@ -25,6 +25,10 @@ inline void check_placement(std::string_view op, std::string_view what, const Te
 // Requires a float dtype (any of the four); `what` names the field.
 void check_float(std::string_view op, std::string_view what, DataType dtype);
 
+// run()'s check of its output tensor against the shape it was validated for and the
+// config's dtype and layout (allocates nothing, unlike building the output spec).
+void check_output(std::string_view op, const Tensor& out, const Shape& shape, const OpConfig& config);
+
 // The output spec every single-output op builds from its config.
 TensorSpec output_from_config(std::string_view op, const Shape& shape, const OpConfig& config);
 

@@ -15,9 +15,16 @@
 
 namespace ttt::ops::rows {
 
-inline constexpr int64_t kRowChunk = 1024;  // elements per work item when ops split flat ranges
+inline constexpr int64_t kRowChunk = 1024;  // elements per kernel call when ops walk flat ranges
+// Elements below which waking another thread costs more than it saves: the grain of the
+// ops' parallel_for (a decode step's 2048-wide activation stays on one thread).
+inline constexpr int64_t kParallelGrain = 16384;
+// The same grain in rows of `width` elements.
+constexpr int64_t row_grain(int64_t width) {
+  return width >= kParallelGrain ? 1 : kParallelGrain / (width > 0 ? width : 1);
+}
 
-enum class Elem { F32, BF16 };  // element formats the kernels read and write directly
+enum class Elem { F32, BF16 };                 // element formats the kernels read and write directly
 enum class BinaryKind { ADD, MUL, SILU_MUL };  // SILU_MUL: silu(a) * b, the SwiGLU gate
 enum class UnaryKind { SILU, RELU };
 

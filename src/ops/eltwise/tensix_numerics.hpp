@@ -1,11 +1,12 @@
 // How a Tensix core rounds, for the emulated ttnn:* devices. docs/numerics/elementwise.md
 // states each rule with its public source; in short:
 // - The FPU reads its operands from the source registers, which hold 1 hidden + 10
-//   explicit mantissa bits: fp32 operands lose their 13 low bits there (src_value).
+//   explicit mantissa bits: fp32 operands lose their 13 low bits there, denormals flush
+//   to zero (src_value).
 // - An FPU multiply adds 1 to 4 partial products of mantissa slices, one per fidelity
 //   phase (fpu_mul); adds and subtracts have no phases.
-// - Results land in the dest register: fp32 with fp32_dest_acc_en, else bfloat16, and
-//   intermediate circular buffers use that same format (dest_value).
+// - Results land in the dest register: fp32 with fp32_dest_acc_en, else Float16_b
+//   (bfloat16), and intermediate circular buffers use that same format (dest_value).
 // - SFPU functions (exp, rsqrt, reciprocal, silu) compute in fp32 on values loaded from
 //   dest and store back into dest.
 // - Scalars the host hands to a kernel as Float16_b tiles (reduce scalers, epsilon,
@@ -26,13 +27,16 @@ constexpr float keep_mantissa_bits(float v, int bits) {
   return std::bit_cast<float>(std::bit_cast<uint32_t>(v) & mask);
 }
 
-// A value as the unpacker places it in srcA/srcB (bf16 and block-float values are exact).
-constexpr float src_value(float v) { return keep_mantissa_bits(v, 10); }
+// A value as the unpacker places it in srcA/srcB (bf16 and block-float values are exact);
+// denormals become zero of the same sign.
+constexpr float src_value(float v) {
+  const uint32_t u = std::bit_cast<uint32_t>(v);
+  if ((u & 0x7F800000u) == 0) return std::bit_cast<float>(u & 0x80000000u);
+  return keep_mantissa_bits(v, 10);
+}
 
 // A value as the dest register (and an intermediate circular buffer) holds it.
-inline float dest_value(float v, bool fp32_dest) {
-  return fp32_dest ? v : bfloat16_to_float(float_to_bfloat16(v));
-}
+inline float dest_value(float v, bool fp32_dest) { return fp32_dest ? v : bfloat16_to_float(float_to_bfloat16(v)); }
 
 // A host fp32 scalar packed into a Float16_b tile by truncation.
 constexpr float host_bf16_scalar(float v) { return keep_mantissa_bits(v, 7); }
@@ -46,7 +50,7 @@ inline float fpu_mul(float a, float b, MathFidelity fidelity) {
   b = src_value(b);
   const uint32_t ea = std::bit_cast<uint32_t>(a) & 0x7F800000u;
   const uint32_t eb = std::bit_cast<uint32_t>(b) & 0x7F800000u;
-  // Zeros, denormals, infinities and NaN: no slicing to model.
+  // Zeros (denormals were flushed), infinities and NaN: no slicing to model.
   if (ea == 0 || eb == 0 || ea == 0x7F800000u || eb == 0x7F800000u) return a * b;
   const double a_top = keep_mantissa_bits(a, 4);
   const double a_next = static_cast<double>(keep_mantissa_bits(a, 9)) - a_top;

@@ -118,8 +118,7 @@ void UpdateCacheOp::run(const UpdateCacheArgs& a, const Tensor& input, std::span
       attn::op_threads(config, ctx));
 }
 
-Cost UpdateCacheOp::cost(const UpdateCacheArgs& a, const OpConfig& config, const DeviceSpec& device) {
-  (void)config;
+Cost UpdateCacheOp::cost(const UpdateCacheArgs& a, const OpConfig&, const DeviceSpec& device) {
   const int64_t b = a.cache.shape[0], nkv = a.cache.shape[1], hd = a.cache.shape[3];
   CostInputs in;
   attn::add_read(in, a.input.memory_config, stored_bytes(a.input));
@@ -193,8 +192,7 @@ void FillCacheOp::run(const FillCacheArgs& a, const Tensor& input, int64_t first
       attn::op_threads(config, ctx));
 }
 
-Cost FillCacheOp::cost(const FillCacheArgs& a, const OpConfig& config, const DeviceSpec& device) {
-  (void)config;
+Cost FillCacheOp::cost(const FillCacheArgs& a, const OpConfig&, const DeviceSpec& device) {
   const int64_t users = a.input.shape[0], nkv = a.input.shape[1], seq = a.input.shape[2], hd = a.input.shape[3];
   CostInputs in;
   attn::add_read(in, a.input.memory_config, stored_bytes(a.input));

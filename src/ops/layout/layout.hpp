@@ -29,8 +29,7 @@ struct UntilizeArgs {
 struct UntilizeOp {
   static void validate(const UntilizeArgs& args, const OpConfig& config, const DeviceSpec& device);
   static TensorSpec output_spec(const UntilizeArgs& args, const OpConfig& config);
-  static void run(const UntilizeArgs& args, const Tensor& input, Tensor& out, const OpConfig& config,
-                  ExecContext& ctx);
+  static void run(const UntilizeArgs& args, const Tensor& input, Tensor& out, const OpConfig& config, ExecContext& ctx);
   static Cost cost(const UntilizeArgs& args, const OpConfig& config, const DeviceSpec& device);
 };
 

@@ -177,8 +177,11 @@ Cost MatmulOp::cost(const MatmulArgs& args, const OpConfig& config, const Device
   } else {
     const auto* c = std::get_if<CpuKernelConfig>(&config.kernel_config);
     in.cores = c ? c->threads : 0;
-    const int64_t gemv_rows = c && c->block_m > 0 ? c->block_m : matmul_detail::kDefaultGemvRows;
-    in.math_dtype = matmul_detail::host_bf16_math(args.x.dtype, args.weight.dtype) && d.rows > gemv_rows
+    const bool bf16_math = matmul_detail::host_bf16_math(args.x.dtype, args.weight.dtype);
+    const int64_t gemv_rows = c && c->block_m > 0 ? c->block_m
+                              : bf16_math         ? matmul_detail::kDefaultGemvRowsBf16
+                                                  : matmul_detail::kDefaultGemvRows;
+    in.math_dtype = bf16_math && d.rows > gemv_rows
                         ? DataType::BFLOAT16
                         : DataType::FLOAT32;
   }
@@ -193,7 +196,15 @@ void MatmulOp::run(const MatmulArgs& args, const Tensor& x, const Tensor& weight
             "{}: bias tensor {} but args.bias {}", kOp, bias ? "given" : "missing",
             args.bias ? "is set" : "is empty");
   if (bias) check_tensor_matches(kOp, *bias, *args.bias);
-  check_tensor_matches(kOp, out, output_spec(args, config));
+  // The output against output_spec(), field by field (building the spec would copy the
+  // op name, an allocation in the steady state).
+  Shape out_shape = args.x.shape;
+  out_shape[-1] = args.weight.shape[-1];
+  TTT_CHECK(out.defined(), InvalidConfig, "{}: output tensor has no storage", kOp);
+  check_same_shape(kOp, "output", out.shape(), out_shape);
+  TTT_CHECK(out.dtype() == config.dtype && out.layout() == config.layout, ShapeMismatch,
+            "{}: output is {} {}, the config asks for {} {}", kOp, to_string(out.dtype()), to_string(out.layout()),
+            to_string(config.dtype), to_string(config.layout));
 
   using namespace matmul_detail;
   const MatmulDims d = matmul_dims(args);
@@ -223,9 +234,7 @@ void MatmulOp::run(const MatmulArgs& args, const Tensor& x, const Tensor& weight
   } else {
     run_host(in, config, ctx);
   }
-  if (y.data() != out.data<float>() || out.dtype() != DataType::FLOAT32 || out.layout() != Layout::ROW_MAJOR) {
-    store_float(y, out);
-  }
+  if (out.dtype() != DataType::FLOAT32 || out.layout() != Layout::ROW_MAJOR) store_float(y, out);
 }
 
 namespace matmul_detail {

@@ -11,6 +11,12 @@
 //                       config's fused_activation (they must agree when both are set).
 //   y      [..., M, N]  in the OpConfig's dtype, layout and memory config.
 //
+// Program config. cpu: none or CpuKernelConfig (threads caps the threads; block_m is the
+// row count up to which the GEMV runs, default 16, or 8 when the GEMM would multiply in
+// bfloat16; block_n / block_k size the GEMM's weight panel block, multiples of 32,
+// default 256). ttnn devices: none, MatmulReuseConfig, Matmul2DConfig, Matmul1DConfig or
+// MatmulDramShardedConfig, checked against the shapes as ttnn checks them.
+//
 // cpu: products and sums in fp32. The weights are read in their stored format, block
 // floats decoded on the fly; no dequantized copy of the weights is made. Few rows (decode)
 // run a GEMV that streams the weights once; many rows (prefill) run a blocked GEMM that

@@ -23,6 +23,7 @@ inline constexpr int kSlotThread2 = 6;  // per thread: second buffer
 // Rows up to which the host runs the streaming GEMV rather than the blocked GEMM
 // (CpuKernelConfig::block_m overrides).
 inline constexpr int64_t kDefaultGemvRows = 16;
+inline constexpr int64_t kDefaultGemvRowsBf16 = 8;  // when the GEMM would multiply in bfloat16
 inline constexpr int64_t kDefaultBlockN = 256;  // GEMM panel block: columns
 inline constexpr int64_t kDefaultBlockK = 256;  // GEMM panel block: depth
 
@@ -31,7 +32,7 @@ WeightView weight_view(const Tensor& w);
 // Whether the host multiplies in bfloat16: every operand value is exact in bfloat16.
 bool host_bf16_math(DataType x, DataType w);
 
-// The host paths (matmul_cpu.cpp) and the Tensix model (matmul_ttnn.cpp). `y` holds
+// The host paths (matmul_cpu.cpp) and the Tensix model (matmul_tensix.cpp). `y` holds
 // rows x n fp32 values (the output staging); bias is n values or null.
 struct RunInputs {
   const MatmulDims* dims = nullptr;
@@ -45,7 +46,7 @@ struct RunInputs {
 };
 
 void run_host(const RunInputs& in, const OpConfig& config, ExecContext& ctx);
-void run_tensix(const RunInputs& in, const OpConfig& config, ExecContext& ctx);
+void run_tensix(const RunInputs& in, const OpConfig& config, ExecContext& ctx);  // matmul_tensix.cpp
 
 // Checks of a ttnn program config against the shapes (matmul_program_config.cpp).
 void check_program_config(const MatmulArgs& args, const OpConfig& config, const DeviceSpec& device);

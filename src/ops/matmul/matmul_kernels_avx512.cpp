@@ -19,6 +19,7 @@
 
 #include "ops/matmul/matmul_avx512_common.hpp"
 #include "ops/matmul/matmul_generic.hpp"
+#include "ops/matmul/matmul_internal.hpp"
 #include "ops/matmul/matmul_kernels.hpp"
 
 namespace ttt::ops::matmul_detail {
@@ -142,7 +143,7 @@ struct Bf16Rows {
 // xs[m * 64 + f * 16 + r] multiplies face f, row r.
 template <int kRows, class Rows>
 TTT_AVX512 inline void tile_times_rows(const Rows& rows, const float* xs, float* y, int64_t ldy) {
-  constexpr int kChains = kRows >= 4 ? 1 : 4 / kRows;
+  constexpr int kChains = kRows >= 4 ? 1 : 4 / kRows;  // >= 4 independent sums cover the FMA latency
   for (int h = 0; h < 2; ++h) {
     __m512 acc[kRows][kChains];
     for (int m = 0; m < kRows; ++m) {
@@ -191,6 +192,51 @@ TTT_AVX512 inline void tile_x(const uint8_t* tile, const float* x, int64_t kpad,
 
 constexpr int64_t kGemvMaxRows = 64;  // rows of x one pass keeps scaled x for (xs buffer)
 
+// bfloat4_b with one row of x. A 64-byte chunk of magnitudes (8 face rows) read as 16
+// dwords holds 8 nibbles per dword; vpermps reads the low 4 bits of each index, so the
+// chunk shifted right by 4s looks up nibble s of every dword in a 16-entry table of the
+// signed magnitudes: no widening and no int -> float conversion. Lane l of lookup s is
+// face row (chunk row) l / 2, column 8 (l % 2) + s, so a lane keeps its column for every
+// k and the 16 x 16 lane sums of a tile column reduce to its 32 outputs once, at the end.
+// lanes: 256 floats per tile column (n half h, nibble s, lane l at h * 128 + s * 16 + l).
+TTT_AVX512 inline void bfp4_tile_lanes(const uint8_t* tile, const float* xs, float* lanes) {
+  const __m512 table = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -0.0f, -1, -2, -3, -4, -5, -6, -7);
+  const __m512i rows_lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i rows_hi = _mm512_add_epi32(rows_lo, _mm512_set1_epi32(8));
+  const uint8_t* codes = tile + kBfpExponentBytes;
+  for (int h = 0; h < 2; ++h) {
+    __m512 acc[8];
+    for (int s = 0; s < 8; ++s) acc[s] = _mm512_loadu_ps(lanes + h * 128 + s * 16);
+    for (int half = 0; half < 2; ++half) {
+      const int f = h + 2 * half;
+      const __m512 xf = _mm512_load_ps(xs + f * 16);
+      for (int c = 0; c < 2; ++c) {  // face rows 8c .. 8c + 7
+        const __m512 xv = _mm512_permutexvar_ps(c ? rows_hi : rows_lo, xf);
+        const __m512i d = _mm512_loadu_si512(codes + f * 128 + c * 64);
+#pragma GCC unroll 8
+        for (int s = 0; s < 8; ++s) {
+          const __m512 v = _mm512_permutexvar_ps(_mm512_srli_epi32(d, 4 * s), table);
+          acc[s] = _mm512_fmadd_ps(v, xv, acc[s]);
+        }
+      }
+    }
+    for (int s = 0; s < 8; ++s) _mm512_storeu_ps(lanes + h * 128 + s * 16, acc[s]);
+  }
+}
+
+// y[h * 16 + 8 p + s] += sum over r of lanes[h][s][2 r + p].
+inline void bfp4_reduce_lanes(const float* lanes, float* y) {
+  for (int h = 0; h < 2; ++h) {
+    for (int s = 0; s < 8; ++s) {
+      const float* l = lanes + h * 128 + s * 16;
+      float even = 0, odd = 0;
+      for (int r = 0; r < 8; ++r) even += l[2 * r], odd += l[2 * r + 1];
+      y[h * 16 + s] += even;
+      y[h * 16 + 8 + s] += odd;
+    }
+  }
+}
+
 TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32;
@@ -202,6 +248,12 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
+    const bool bfp4_lanes = w.dtype == DataType::BFLOAT4_B && nrows == 1;
+    float* lanes = nullptr;
+    if (bfp4_lanes) {
+      lanes = scratch(static_cast<std::size_t>(tiles * 256), kSlotThread2).data();
+      std::fill(lanes, lanes + tiles * 256, 0.0f);
+    }
     for (int64_t tk = 0; tk < w.kt; ++tk) {
       // The first tile's xs serves every tile of this K tile for unscaled formats.
       if (w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16) {
@@ -224,6 +276,10 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
               if (bfp8) {
                 signed_codes_bfp8(tile, codes);
                 tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
+              } else if (bfp4_lanes) {
+                tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
+                bfp4_tile_lanes(tile, xs, lanes + j * 256);
+                break;
               } else {
                 signed_codes_bfp4(tile, codes);
                 tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
@@ -249,44 +305,76 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
         }
       }
     }
+    if (bfp4_lanes) {
+      for (int64_t j = 0; j < tiles; ++j) bfp4_reduce_lanes(lanes + j * 256, y0 + j * 32);
+    }
   }
 }
 
-// Row-major weights: four k rows at a time, 64 columns per step, y kept in memory.
+// Row-major weights: 8 k rows at a time, 32 columns per step, y kept in memory (in L1
+// or L2 for the rows of one thread). bfloat16 rows widen by unpacking words against zero,
+// which leaves the 32 columns in the order {0-3, 8-11, 16-19, 24-27} {4-7, 12-15, ...};
+// y keeps that order until the end of the pass (unpermute_bf16_columns).
+inline constexpr int kRowMajorKBlock = 8;
+
 template <bool kBf16>
-TTT_AVX512 inline __m512 rm_load(const WeightView& w, int64_t k, int64_t n, __mmask16 mask) {
+TTT_AVX512 inline void rm_load32(const WeightView& w, int64_t k, int64_t n, __mmask32 mask, __m512& lo, __m512& hi) {
   if constexpr (kBf16) {
     const auto* p = reinterpret_cast<const uint16_t*>(w.data) + k * w.n + n;
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(mask, p)), 16));
+    const __m512i v = _mm512_maskz_loadu_epi16(mask, p);
+    lo = _mm512_castsi512_ps(_mm512_unpacklo_epi16(_mm512_setzero_si512(), v));
+    hi = _mm512_castsi512_ps(_mm512_unpackhi_epi16(_mm512_setzero_si512(), v));
   } else {
-    return _mm512_maskz_loadu_ps(mask, reinterpret_cast<const float*>(w.data) + k * w.n + n);
+    const float* p = reinterpret_cast<const float*>(w.data) + k * w.n + n;
+    lo = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask), p);
+    hi = _mm512_maskz_loadu_ps(static_cast<__mmask16>(mask >> 16), p + 16);
   }
+}
+
+TTT_AVX512 inline void unpermute_bf16_columns(float* y) {
+  const __m512 lo = _mm512_loadu_ps(y), hi = _mm512_loadu_ps(y + 16);
+  const __m512i first = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i second = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  _mm512_storeu_ps(y, _mm512_permutex2var_ps(lo, first, hi));
+  _mm512_storeu_ps(y + 16, _mm512_permutex2var_ps(lo, second, hi));
 }
 
 template <bool kBf16>
 TTT_AVX512 void gemv_row_major(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t cols = std::min(a.cols, w.n - a.col0);
-  const int64_t steps = (cols + 15) / 16;
-  for (int64_t r = 0; r < a.rows; ++r) std::fill(a.y + r * a.ldy, a.y + r * a.ldy + steps * 16, 0.0f);
-  for (int64_t k0 = 0; k0 < w.k; k0 += 4) {
-    const int kb = static_cast<int>(std::min<int64_t>(4, w.k - k0));
+  const int64_t steps = (cols + 31) / 32;
+  for (int64_t r = 0; r < a.rows; ++r) std::fill(a.y + r * a.ldy, a.y + r * a.ldy + steps * 32, 0.0f);
+  for (int64_t k0 = 0; k0 < w.k; k0 += kRowMajorKBlock) {
+    const int64_t kb = std::min<int64_t>(kRowMajorKBlock, w.k - k0);
     for (int64_t s = 0; s < steps; ++s) {
-      const int64_t c = s * 16;
-      const __mmask16 mask = cols - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (cols - c)) - 1);
-      __m512 v[4];
-      for (int kk = 0; kk < 4; ++kk) v[kk] = kk < kb ? rm_load<kBf16>(w, k0 + kk, a.col0 + c, mask) : _mm512_setzero_ps();
+      const int64_t c = s * 32;
+      const __mmask32 mask = cols - c >= 32 ? __mmask32(0xFFFFFFFFu) : __mmask32((1u << (cols - c)) - 1);
+      __m512 lo[kRowMajorKBlock], hi[kRowMajorKBlock];
+      for (int kk = 0; kk < kRowMajorKBlock; ++kk) {
+        if (kk < kb) {
+          rm_load32<kBf16>(w, k0 + kk, a.col0 + c, mask, lo[kk], hi[kk]);
+        } else {
+          lo[kk] = hi[kk] = _mm512_setzero_ps();  // x is zero there too (kpad)
+        }
+      }
       for (int64_t r = 0; r < a.rows; ++r) {
-        const float* xr = a.x + r * a.kpad + k0;  // kpad >= k0 + 4 (a multiple of 32)
+        const float* xr = a.x + r * a.kpad + k0;  // k0 + 8 <= kpad
         float* yr = a.y + r * a.ldy + c;
-        __m512 acc = _mm512_loadu_ps(yr);
-        __m512 acc2 = _mm512_mul_ps(v[1], _mm512_set1_ps(xr[1]));
-        acc = _mm512_fmadd_ps(v[0], _mm512_set1_ps(xr[0]), acc);
-        acc2 = _mm512_fmadd_ps(v[3], _mm512_set1_ps(xr[3]), acc2);
-        acc = _mm512_fmadd_ps(v[2], _mm512_set1_ps(xr[2]), acc);
-        _mm512_storeu_ps(yr, _mm512_add_ps(acc, acc2));
+        __m512 acc_lo = _mm512_loadu_ps(yr), acc_hi = _mm512_loadu_ps(yr + 16);
+        for (int kk = 0; kk < kRowMajorKBlock; ++kk) {
+          const __m512 xv = _mm512_set1_ps(xr[kk]);
+          acc_lo = _mm512_fmadd_ps(lo[kk], xv, acc_lo);
+          acc_hi = _mm512_fmadd_ps(hi[kk], xv, acc_hi);
+        }
+        _mm512_storeu_ps(yr, acc_lo);
+        _mm512_storeu_ps(yr + 16, acc_hi);
       }
     }
+  }
+  if constexpr (kBf16) {
+    for (int64_t r = 0; r < a.rows; ++r)
+      for (int64_t s = 0; s < steps; ++s) unpermute_bf16_columns(a.y + r * a.ldy + s * 32);
   }
 }
 
@@ -315,17 +403,20 @@ TTT_AVX512 void pack_b_avx512(const WeightView& w, int64_t k0, int64_t kc, int64
     return;
   }
   const int64_t width = std::clamp<int64_t>(w.n - n0, 0, 32);
-  const __mmask16 m0 = width >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << width) - 1);
-  const __mmask16 m1 = width >= 32 ? __mmask16(0xFFFF) : width > 16 ? __mmask16((1u << (width - 16)) - 1) : 0;
+  const __mmask32 mask = width >= 32 ? __mmask32(0xFFFFFFFFu) : __mmask32((1u << width) - 1);
   const bool bf16 = w.dtype == DataType::BFLOAT16;
   for (int64_t k = 0; k < kc; ++k) {
-    __m512 v0 = _mm512_setzero_ps(), v1 = _mm512_setzero_ps();
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
     if (k0 + k < w.k) {
-      v0 = bf16 ? rm_load<true>(w, k0 + k, n0, m0) : rm_load<false>(w, k0 + k, n0, m0);
-      v1 = bf16 ? rm_load<true>(w, k0 + k, n0 + 16, m1) : rm_load<false>(w, k0 + k, n0 + 16, m1);
+      if (bf16) {
+        rm_load32<true>(w, k0 + k, n0, mask, lo, hi);
+      } else {
+        rm_load32<false>(w, k0 + k, n0, mask, lo, hi);
+      }
     }
-    _mm512_storeu_ps(o + k * 32, v0);
-    _mm512_storeu_ps(o + k * 32 + 16, v1);
+    _mm512_storeu_ps(o + k * 32, lo);
+    _mm512_storeu_ps(o + k * 32 + 16, hi);
+    if (bf16) unpermute_bf16_columns(o + k * 32);
   }
 }
 

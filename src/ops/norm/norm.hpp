@@ -46,8 +46,8 @@ struct LayerNormOp {
   static void validate(const LayerNormArgs& args, const OpConfig& config, const DeviceSpec& device);
   static TensorSpec output_spec(const LayerNormArgs& args, const OpConfig& config);
   // gamma / beta are null exactly when args.gamma / args.beta are empty.
-  static void run(const LayerNormArgs& args, const Tensor& input, const Tensor* gamma, const Tensor* beta,
-                  Tensor& out, const OpConfig& config, ExecContext& ctx);
+  static void run(const LayerNormArgs& args, const Tensor& input, const Tensor* gamma, const Tensor* beta, Tensor& out,
+                  const OpConfig& config, ExecContext& ctx);
   static Cost cost(const LayerNormArgs& args, const OpConfig& config, const DeviceSpec& device);
 };
 

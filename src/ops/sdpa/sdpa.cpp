@@ -69,7 +69,10 @@ void SdpaOp::validate(const SdpaArgs& a, const OpConfig& config, const DeviceSpe
   check_rank4(a.k, "k", "[batch, num_kv_heads, kv_seq, head_dim]");
   check_rank4(a.v, "v", "[batch, num_kv_heads, kv_seq, head_dim]");
   const int64_t b = a.q.shape[0], nh = a.q.shape[1], s = a.q.shape[2], hd = a.q.shape[3];
-  const int64_t nkv = a.k.shape[1], skv = a.k.shape[2];
+  const int64_t nkv = a.k.shape[1], skv = a.keys();
+  TTT_CHECK(a.kv_len >= 0 && a.kv_len <= a.k.shape[2], InvalidConfig,
+            "sdpa: kv_len {} (kv_len) exceeds the {} rows of k (k.shape[2]); use 0 (all rows) up to {}", a.kv_len,
+            a.k.shape[2], a.k.shape[2]);
   TTT_CHECK(a.v.shape == a.k.shape, ShapeMismatch, "sdpa: v has shape {}; it must equal k's shape {}", a.v.shape.str(),
             a.k.shape.str());
   TTT_CHECK(a.k.shape[0] == b, ShapeMismatch, "sdpa: k batch {} (k.shape[0]) differs from q batch {} (q.shape[0]); they must match",
@@ -80,7 +83,8 @@ void SdpaOp::validate(const SdpaArgs& a, const OpConfig& config, const DeviceSpe
             "sdpa: num_heads {} (q.shape[1]) is not a multiple of num_kv_heads {} (k.shape[1]); num_kv_heads must be one of {}",
             nh, nkv, divisors_of(nh));
   TTT_CHECK(!a.causal || skv >= s, ShapeMismatch,
-            "sdpa: causal attention needs kv_seq >= seq; found kv_seq {} (k.shape[2]) < seq {} (q.shape[2])", skv, s);
+            "sdpa: causal attention needs kv_seq >= seq; found kv_seq {} (k.shape[2] or kv_len) < seq {} (q.shape[2])",
+            skv, s);
   if (a.scale) {
     TTT_CHECK(std::isfinite(*a.scale) && *a.scale > 0.f, InvalidConfig,
               "sdpa: scale {} (scale) must be a positive finite number, e.g. 1/sqrt(head_dim) = {}", *a.scale,
@@ -149,7 +153,6 @@ void SdpaOp::validate(const SdpaArgs& a, const OpConfig& config, const DeviceSpe
             "sdpa: q_chunk_size {} x k_chunk_size {} needs {} KiB of circular buffers per core, more than the {} KiB of "
             "L1 a core has (kernel_config); use smaller chunks",
             ch.q_chunk, ch.k_chunk, l1 / 1024, device.l1_usable() / 1024);
-  (void)b;
 }
 
 TensorSpec SdpaOp::output_spec(const SdpaArgs& a, const OpConfig& config) {
@@ -163,7 +166,7 @@ void SdpaOp::run(const SdpaArgs& a, const Tensor& q, const Tensor& k, const Tens
   check_tensor_matches(kName, v, a.v);
   attn::check_output_tensor(kName, out, a.q.shape, config);
   const int64_t b = a.q.shape[0], nh = a.q.shape[1], s = a.q.shape[2], hd = a.q.shape[3];
-  const int64_t nkv = a.k.shape[1], skv = a.k.shape[2], group = nh / nkv;
+  const int64_t nkv = a.k.shape[1], skv = a.keys(), group = nh / nkv;
   const int64_t offset = a.causal ? skv - s : 0;
   const DeviceSpec& device = ctx.device.spec();
   const SdpaChunking ch = sdpa_chunking(config, device);
@@ -211,7 +214,7 @@ void SdpaOp::run(const SdpaArgs& a, const Tensor& q, const Tensor& k, const Tens
 
 Cost SdpaOp::cost(const SdpaArgs& a, const OpConfig& config, const DeviceSpec& device) {
   const int64_t b = a.q.shape[0], nh = a.q.shape[1], s = a.q.shape[2], hd = a.q.shape[3];
-  const int64_t nkv = a.k.shape[1], skv = a.k.shape[2];
+  const int64_t skv = a.keys();
   const int64_t offset = skv - s;
   // Attended (query, key) pairs: all of them, or the causal triangle shifted by offset.
   double pairs = static_cast<double>(s) * static_cast<double>(skv);
@@ -241,13 +244,13 @@ Cost SdpaOp::cost(const SdpaArgs& a, const OpConfig& config, const DeviceSpec& d
     in.math_dtype = a.k.dtype;
   } else {
     attn::add_read(in, a.q.memory_config, stored_bytes(a.q));
-    attn::add_read(in, a.k.memory_config, stored_bytes(a.k));
-    attn::add_read(in, a.v.memory_config, stored_bytes(a.v));
+    const double rows = static_cast<double>(b * a.k.shape[1] * skv);
+    attn::add_read(in, a.k.memory_config, rows * attn::row_bytes(a.k.dtype, hd));
+    attn::add_read(in, a.v.memory_config, rows * attn::row_bytes(a.v.dtype, hd));
     in.math_dtype = DataType::FLOAT32;
     in.fidelity = MathFidelity::HiFi4;
   }
   attn::add_write(in, out.memory_config, stored_bytes(out));
-  (void)nkv;
   return estimate_cost(in, device);
 }
 

@@ -1,7 +1,8 @@
 // Scaled dot-product attention for prefill (ttnn.transformer.scaled_dot_product_attention):
 // q [batch, num_heads, seq, head_dim], k and v [batch, num_kv_heads, kv_seq, head_dim],
 // grouped-query attention (each kv head serves num_heads / num_kv_heads query heads),
-// optional causal mask where query i sees keys j <= i + (kv_seq - seq). Computed in chunks
+// optional causal mask where query i sees keys j <= i + (kv_seq - seq), kv_seq being the
+// number of keys attended (SdpaArgs::kv_len, or all rows of k). Computed in chunks
 // of q_chunk_size queries x k_chunk_size keys with the online softmax, so no seq x kv_seq
 // matrix is ever formed. Output [batch, num_heads, seq, head_dim].
 //
@@ -24,6 +25,12 @@ struct SdpaArgs {
   TensorSpec v;  // like k
   bool causal = true;
   std::optional<float> scale;  // default 1 / sqrt(head_dim)
+  // Keys attended: rows [0, kv_len) of k and v (0: all of them). Lets k and v be the KV
+  // cache itself, [batch, num_kv_heads, max_seq_len, head_dim], in chunked prefill: a prompt
+  // chunk at [start, start + seq) attends kv_len = start + seq cached keys.
+  int64_t kv_len = 0;
+
+  int64_t keys() const { return kv_len > 0 ? kv_len : k.shape[2]; }
 };
 
 struct SdpaOp {

@@ -23,8 +23,7 @@ struct SoftmaxArgs {
 struct SoftmaxOp {
   static void validate(const SoftmaxArgs& args, const OpConfig& config, const DeviceSpec& device);
   static TensorSpec output_spec(const SoftmaxArgs& args, const OpConfig& config);
-  static void run(const SoftmaxArgs& args, const Tensor& input, Tensor& out, const OpConfig& config,
-                  ExecContext& ctx);
+  static void run(const SoftmaxArgs& args, const Tensor& input, Tensor& out, const OpConfig& config, ExecContext& ctx);
   static Cost cost(const SoftmaxArgs& args, const OpConfig& config, const DeviceSpec& device);
 };
 

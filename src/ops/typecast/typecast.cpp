@@ -46,7 +46,7 @@ TensorSpec TypecastOp::output_spec(const TypecastArgs& args, const OpConfig& con
 void TypecastOp::run(const TypecastArgs& args, const Tensor& input, Tensor& out, const OpConfig& config,
                      ExecContext& ctx) {
   check_tensor_matches(kOp, input, args.input);
-  check_tensor_matches(kOp, out, output_spec(args, config));
+  support::check_output(kOp, out, args.input.shape, config);
   const int threads = support::host_threads(config, ctx);
   const DataType from = input.dtype(), to = out.dtype();
 
@@ -73,8 +73,8 @@ void TypecastOp::run(const TypecastArgs& args, const Tensor& input, Tensor& out,
     const rows::RowSink dst = rows::row_sink(out, 1);
     ctx.pool.parallel_for(
         input.shape().volume(),
-        [&](int64_t i0, int64_t i1, int) { k.convert(src.at(i0), src.elem, dst.at(i0), dst.elem, i1 - i0); },
-        threads, rows::kRowChunk);
+        [&](int64_t i0, int64_t i1, int) { k.convert(src.at(i0), src.elem, dst.at(i0), dst.elem, i1 - i0); }, threads,
+        rows::kParallelGrain);
     return;
   }
   store_float(load_float(input, 0), out);

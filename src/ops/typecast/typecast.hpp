@@ -20,8 +20,7 @@ struct TypecastArgs {
 struct TypecastOp {
   static void validate(const TypecastArgs& args, const OpConfig& config, const DeviceSpec& device);
   static TensorSpec output_spec(const TypecastArgs& args, const OpConfig& config);
-  static void run(const TypecastArgs& args, const Tensor& input, Tensor& out, const OpConfig& config,
-                  ExecContext& ctx);
+  static void run(const TypecastArgs& args, const Tensor& input, Tensor& out, const OpConfig& config, ExecContext& ctx);
   static Cost cost(const TypecastArgs& args, const OpConfig& config, const DeviceSpec& device);
 };
 
