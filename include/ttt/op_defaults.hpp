@@ -59,6 +59,7 @@ void apply_memory_intent(OpConfig& cfg, BufferType where, const OpShape& shape, 
 
 // tt-transformers' matmul rules of thumb, exposed for tests and the tuner.
 Matmul2DConfig matmul_2d_config(int64_t m, int64_t k, int64_t n, CoreGrid grid, bool fp32_acc);
+Matmul1DConfig matmul_1d_config(int64_t m, int64_t k, int64_t n, CoreGrid grid);
 MatmulDramShardedConfig matmul_dram_sharded_config(int64_t m, int64_t k, int64_t n, int cores, bool fp32_acc);
 
 }  // namespace ttt

@@ -97,6 +97,23 @@ Matmul2DConfig matmul_2d_config(int64_t m, int64_t k, int64_t n, CoreGrid grid, 
   return c;
 }
 
+Matmul1DConfig matmul_1d_config(int64_t m, int64_t k, int64_t n, CoreGrid grid) {
+  const int64_t mt = tiles(m), kt = tiles(k), nt = tiles(n);
+  Matmul1DConfig c;
+  const int64_t cores = std::min<int64_t>(grid.count(), nt);
+  c.grid = grid;
+  c.per_core_M = static_cast<int>(mt);
+  c.per_core_N = static_cast<int>(ceil_div(nt, cores));
+  c.in0_block_w = static_cast<int>(largest_divisor_at_most(kt, 8));
+  c.out_subblock_h = 1;
+  c.out_subblock_w = static_cast<int>(largest_divisor_at_most(c.per_core_N, 4));
+  c.out_block_h = c.per_core_M;
+  c.out_block_w = c.per_core_N;
+  c.fuse_batch = true;
+  c.mcast_in0 = true;
+  return c;
+}
+
 MatmulDramShardedConfig matmul_dram_sharded_config(int64_t m, int64_t k, int64_t n, int cores, bool fp32_acc) {
   (void)fp32_acc;
   (void)m;
@@ -156,15 +173,15 @@ OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mod
       const bool fp32_acc = c.compute_kernel_config.fp32_dest_acc_en;
       const int64_t mt = tiles(s.m), nt = tiles(s.n);
       if (mode == Mode::decode && mt == 1) {
-        // One tile row of users: a GEMV that streams weights from every DRAM bank.
-        c.kernel_config = matmul_dram_sharded_config(s.m, s.k, s.n, cores, fp32_acc);
-        why = "decode, M = 1 tile: DRAM-sharded matmul streams weights from all banks";
+        // One tile row of users: activations multicast to every core, each core streams
+        // its own columns of the weights (the DRAM-sharded variant needs width-sharded
+        // inputs; `ttt tune` can pick it).
+        c.kernel_config = matmul_1d_config(s.m, s.k, s.n, device.grid);
+        why = fmt::format("decode, M = 1 tile: 1-D multicast of x, N split over up to {} cores",
+                          std::min<int64_t>(nt, cores));
         if (!keep_in_dram) {
-          const int out_cores = even_cores(nt, cores);
-          c.memory_config = MemoryConfig{TensorMemoryLayout::WIDTH_SHARDED, BufferType::L1,
-                                         ShardSpec{CoreGrid{out_cores, 1}, {kTileSize, nt / out_cores * kTileSize},
-                                                   ShardOrientation::ROW_MAJOR}};
-          why += fmt::format("; output width-sharded in L1 over {} cores", out_cores);
+          c.memory_config = kL1Interleaved;
+          why += "; output in L1";
         }
       } else {
         c.kernel_config = matmul_2d_config(s.m, s.k, s.n, device.grid, fp32_acc);
