@@ -180,6 +180,7 @@ const ResolvedOp& Module::op(Mode mode, std::string_view name) const {
 }
 
 void Module::resolve_tree(const ModuleShapes& shapes) {
+  shapes_ = shapes;
   for (Mode mode : enum_values<Mode>()) {
     auto& out = resolved_[static_cast<int>(mode)];
     out.clear();

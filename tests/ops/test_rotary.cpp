@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <numbers>
 #include <string>
@@ -54,6 +55,31 @@ OpConfig config_for(DataType dt, Layout layout) {
 
 const Llama3RopeScaling kLlama32{32.0, 1.0, 4.0, 8192};
 
+// Every padded element of a TILE tensor (columns past the last dim, rows past the one before)
+// holds zero.
+bool padding_is_zero(const Tensor& t) {
+  const TileGeometry g = tile_geometry(t.shape());
+  std::vector<float> tiled(static_cast<std::size_t>(g.padded_elements()));
+  switch (t.dtype()) {
+    case DataType::FLOAT32: std::memcpy(tiled.data(), t.raw(), tiled.size() * sizeof(float)); break;
+    case DataType::BFLOAT16:
+      bfloat16_to_float(std::span<const uint16_t>(t.data<const uint16_t>(), tiled.size()), tiled);
+      break;
+    default:
+      unpack_bfp_tiles(t.dtype(), std::span<const uint8_t>(t.data<const uint8_t>(), static_cast<std::size_t>(t.bytes())),
+                       tiled);
+  }
+  for (int64_t tile = 0; tile < g.tiles(); ++tile) {
+    const int64_t tr = (tile / g.tile_cols()) % g.tile_rows(), tc = tile % g.tile_cols();
+    for (int64_t i = 0; i < kTileSize; ++i)
+      for (int64_t j = 0; j < kTileSize; ++j) {
+        const bool pad = tr * kTileSize + i >= g.height || tc * kTileSize + j >= g.width;
+        if (pad && tiled[static_cast<std::size_t>(tile * kTileElems + tile_element_index(i, j))] != 0.f) return false;
+      }
+  }
+  return true;
+}
+
 TEST(Rotary, InverseFrequenciesFollowTransformers) {
   for (const Llama3RopeScaling* s : {static_cast<const Llama3RopeScaling*>(nullptr), &kLlama32}) {
     RopeParams p{500000.0, s ? std::optional(*s) : std::nullopt};
@@ -75,6 +101,7 @@ TEST(Rotary, InverseFrequenciesFollowTransformers) {
 struct RunResult {
   std::vector<float> out;
   std::vector<double> ref;
+  bool padding_zero = true;  // TILE outputs: the padded columns and rows hold zero
 };
 
 RunResult run_prefill(const std::string& device, int64_t hd, const RopeParams& rp, DataType dt, Layout layout,
@@ -94,6 +121,7 @@ RunResult run_prefill(const std::string& device, int64_t hd, const RopeParams& r
   RotaryOp::run_prefill(args, tables, x, start, out, cfg, ctx);
   RunResult r;
   r.out = to_float(out);
+  if (layout == Layout::TILE) r.padding_zero = padding_is_zero(out);
   const auto xq = test::quantized(xv, shape, dt, layout);
   const auto f = reference_inv_freq(hd, rp.theta, rp.llama3 ? &*rp.llama3 : nullptr);
   r.ref.resize(xq.size());
@@ -123,6 +151,58 @@ TEST(Rotary, TtnnBf16FollowsTheDeviceModel) {
     EXPECT_GE(test::pcc(std::span<const float>(r.out), std::span<const double>(r.ref)), 0.9999);
     EXPECT_LE(test::max_abs_diff(r.out, r.ref), 2e-2);
   }
+}
+
+// Head dims below a tile multiple (the bundled tiny models use 8) run on a device with the
+// tile padding: the logical values rotate as for 64, and the padded columns stay zero.
+TEST(Rotary, TtnnRunsHeadDimsBelowATileMultiple) {
+  for (int64_t hd : {8, 16})
+    for (bool fp32_dest : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "hd " << hd << " fp32_dest " << fp32_dest);
+      const RopeParams rp{10000.0, std::nullopt};
+      const RunResult r = run_prefill("ttnn:n150", hd, rp, DataType::BFLOAT16, Layout::TILE, 5, false, fp32_dest);
+      EXPECT_GE(test::pcc(std::span<const float>(r.out), std::span<const double>(r.ref)), 0.9999);
+      EXPECT_LE(test::max_abs_diff(r.out, r.ref), 2e-2);
+      EXPECT_TRUE(r.padding_zero);
+      const RunResult in_place = run_prefill("ttnn:n150", hd, rp, DataType::BFLOAT16, Layout::TILE, 5, true, fp32_dest);
+      EXPECT_EQ(in_place.out, r.out);
+    }
+  // Decode: one position per user, in place.
+  auto dev = Device::open("ttnn:n150");
+  ExecContext ctx{*dev, ThreadPool::global(), 0};
+  for (int64_t hd : {8, 16}) {
+    SCOPED_TRACE(testing::Message() << "decode hd " << hd);
+    const int64_t b = 3, h = 8, max_seq = 512;
+    const RopeParams rp{10000.0, std::nullopt};
+    const RotaryTables tables = RotaryTables::build(hd, max_seq, rp);
+    const Shape shape{1, b, h, hd};
+    const auto xv = test::random_values(static_cast<std::size_t>(shape.volume()), 12);
+    RotaryArgs args{TensorSpec{"k", shape, DataType::BFLOAT16, Layout::TILE, {}}, RotaryMode::DECODE, max_seq};
+    const OpConfig cfg = config_for(DataType::BFLOAT16, Layout::TILE);
+    RotaryOp::validate(args, cfg, dev->spec());
+    Tensor x = test::make_tensor(xv, shape, DataType::BFLOAT16, Layout::TILE, "k");
+    const auto xq = test::quantized(xv, shape, DataType::BFLOAT16, Layout::TILE);
+    const std::vector<int32_t> pos = {0, 17, 511};
+    RotaryOp::run_decode(args, tables, x, pos, x, cfg, ctx);
+    const auto got = to_float(x);
+    const auto f = reference_inv_freq(hd, rp.theta, nullptr);
+    std::vector<double> want(xq.size());
+    for (int64_t u = 0; u < b; ++u)
+      for (int64_t i = 0; i < h; ++i)
+        reference_rotate(xq.data() + (u * h + i) * hd, want.data() + (u * h + i) * hd, hd, pos[u], f);
+    EXPECT_GE(test::pcc(std::span<const float>(got), std::span<const double>(want)), 0.9999);
+    EXPECT_LE(test::max_abs_diff(got, want), 2e-2);
+    EXPECT_TRUE(padding_is_zero(x));
+  }
+  // The cost counts whole tiles of the head dim: 8 costs what 32 does.
+  const DeviceSpec n150 = Device::spec_for("ttnn:n150");
+  const OpConfig cfg = config_for(DataType::BFLOAT16, Layout::TILE);
+  RotaryArgs narrow{TensorSpec{"q", Shape{1, 8, 128, 8}, DataType::BFLOAT16, Layout::TILE, {}}, RotaryMode::PREFILL, 128};
+  RotaryArgs tile = narrow;
+  tile.input.shape[3] = 32;
+  const Cost c8 = RotaryOp::cost(narrow, cfg, n150), c32 = RotaryOp::cost(tile, cfg, n150);
+  EXPECT_EQ(c8.dram_s, c32.dram_s);
+  EXPECT_EQ(c8.compute_s, c32.compute_s);
 }
 
 TEST(Rotary, DecodeUsesEachUsersPosition) {
@@ -218,8 +298,8 @@ TEST(RotaryValidation, EachErrorNamesFieldValueAndFix) {
                ErrorKind::InvalidConfig, "rotary: input dtype FLOAT32 is not supported; use one of BFLOAT16");
   expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.input.layout = Layout::ROW_MAJOR; }, n150); },
                ErrorKind::InvalidConfig, "rotary: input is in ROW_MAJOR layout (input.layout); rotary_embedding_llama takes TILE");
-  expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.input.shape[3] = 40; }, n150); }, ErrorKind::InvalidConfig,
-               "rotary: head_dim 40 (input.shape[3]) must be a multiple of 32 and at most 256");
+  expect_error([&] { v([](RotaryArgs& a, OpConfig&) { a.input.shape[3] = 288; }, n150); }, ErrorKind::InvalidConfig,
+               "rotary: head_dim 288 (input.shape[3]) exceeds 256, the most rotary_embedding_llama takes on ttnn devices");
   expect_error([&] { v([](RotaryArgs& a, OpConfig& c) { a.input.shape[3] = 160; c.compute_kernel_config.fp32_dest_acc_en = true; }, n150); },
                ErrorKind::InvalidConfig, "rotary: head_dim 160 > 128 needs fp32_dest_acc_en false");
   expect_error([&] { v([](RotaryArgs&, OpConfig& c) { c.dtype = DataType::BFLOAT8_B; }, n150); }, ErrorKind::InvalidConfig,

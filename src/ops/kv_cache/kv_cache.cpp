@@ -74,9 +74,8 @@ void UpdateCacheOp::validate(const UpdateCacheArgs& a, const OpConfig& config, c
   check_dtype_in(kName, "input", a.input.dtype, {DataType::FLOAT32, DataType::BFLOAT16});
   TTT_CHECK(a.input.layout == Layout::TILE, InvalidConfig,
             "update_cache: input is in {} layout (input.layout); ttnn's update takes TILE", to_string(a.input.layout));
-  TTT_CHECK(a.input.shape[3] % kTileSize == 0, InvalidConfig,
-            "update_cache: head_dim {} (input.shape[3]) is not a multiple of 32; ttnn updates whole tiles of a row",
-            a.input.shape[3]);
+  // Any head_dim: a row narrower than a tile multiple lives in the tile padding, and writing
+  // it re-packs only its own face rows, whose padded values stay zero.
 }
 
 TensorSpec UpdateCacheOp::output_spec(const UpdateCacheArgs& a, const OpConfig&) { return a.cache; }
@@ -193,12 +192,13 @@ void FillCacheOp::run(const FillCacheArgs& a, const Tensor& input, int64_t first
 }
 
 Cost FillCacheOp::cost(const FillCacheArgs& a, const OpConfig&, const DeviceSpec& device) {
-  const int64_t users = a.input.shape[0], nkv = a.input.shape[1], seq = a.input.shape[2], hd = a.input.shape[3];
+  const int64_t users = a.input.shape[0], nkv = a.input.shape[1], seq = a.input.shape[2];
   CostInputs in;
   attn::add_read(in, a.input.memory_config, stored_bytes(a.input));
   const int64_t rows = device.is_ttnn() ? round_up(seq, kTileSize) : seq;  // whole tiles on a device
+  // A TILE cache row spans the head dim padded to whole tiles.
   attn::add_write(in, a.cache.memory_config,
-                  static_cast<double>(users * nkv * rows) * attn::row_bytes(a.cache.dtype, hd));
+                  static_cast<double>(users * nkv * rows) * attn::stored_row_bytes(a.cache));
   in.math_dtype = a.cache.dtype;
   return estimate_cost(in, device);
 }

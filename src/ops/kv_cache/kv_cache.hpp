@@ -11,6 +11,11 @@
 // exactly those face rows (for block floats: each face row's shared exponent and 16 codes,
 // read-modify-write, as the device's update kernel re-packs the tile it rewrites), so no
 // byte of another token changes.
+//
+// Head dims below a tile multiple run with the tile padding: on ttnn devices this emulation
+// keeps the cache and the input in TILE layout with head_dim zero-padded to 32, writes the
+// logical head_dim values (a block-float face row is re-packed with its padded values still
+// zero), and the cost model counts the padded tile bytes.
 #pragma once
 
 #include <cstdint>

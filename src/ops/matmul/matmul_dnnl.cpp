@@ -14,7 +14,6 @@
 #include <memory>
 #include <mutex>
 #include <tuple>
-#include <unordered_map>
 
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
@@ -30,7 +29,8 @@ using Key = std::tuple<int64_t, int64_t, int64_t, bool, int64_t, int64_t, int64_
 struct Entry {
   dnnl::matmul primitive;
   dnnl::memory a, b, c;
-  std::unordered_map<int, dnnl::memory> args;
+  // The C API's argument list: the C++ execute() builds a vector on every call.
+  dnnl_exec_arg_t args[3];
 };
 
 struct Cache {
@@ -78,14 +78,17 @@ bool dnnl_gemm(const DnnlGemm& g) {
     e->a = memory(a_md, c.engine, const_cast<void*>(g.a));
     e->b = memory(b_md, c.engine, const_cast<void*>(g.b));
     e->c = memory(c_md, c.engine, g.c);
-    e->args = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    e->args[0] = {DNNL_ARG_SRC, e->a.get()};
+    e->args[1] = {DNNL_ARG_WEIGHTS, e->b.get()};
+    e->args[2] = {DNNL_ARG_DST, e->c.get()};
     it = c.entries.emplace(key, std::move(e)).first;
   }
   Entry& e = *it->second;
   e.a.set_data_handle(const_cast<void*>(g.a));
   e.b.set_data_handle(const_cast<void*>(g.b));
   e.c.set_data_handle(g.c);
-  e.primitive.execute(c.stream, e.args);
+  dnnl::error::wrap_c_api(dnnl_primitive_execute(e.primitive.get(), c.stream.get(), 3, e.args),
+                          "matmul: oneDNN execute failed");
   c.stream.wait();
   return true;
 }

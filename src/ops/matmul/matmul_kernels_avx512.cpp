@@ -8,9 +8,12 @@
 //   never touches the weights: it scales x instead (xs = x[k] * 2^(E - 127 - (bits - 1)),
 //   exact, a power of two), so the FMA computes the same product as the decoded weight
 //   would give.
+// - bfloat4_b with one row of x: nibbles index a table of floats directly
+//   (bfp4_tile_lanes), no widening and no conversion.
 // - bfloat16: widen and shift; fp32: the FMA reads the tile directly.
 // - Several rows of x share each decoded face row; with few rows the sum over k is
 //   split over independent accumulators to hide the FMA latency.
+// Row-major weights stream 8 rows of K at a time against y kept in L1/L2.
 // The GEMM packs panels of 32 columns (one tile column) by decoding whole tiles, then
 // runs an 8 x 32 FMA micro-kernel (16 accumulators).
 #include <algorithm>

@@ -29,16 +29,14 @@ void check_positive_shape(const char* op, const TensorSpec& t, int rank, const c
 }
 
 // Data movement on a device keeps the input's format: the output config must name it.
-void check_device_io(const char* op, const TensorSpec& in, const OpConfig& config, std::initializer_list<DataType> dtypes,
-                     int64_t head_dim) {
+void check_device_io(const char* op, const TensorSpec& in, const OpConfig& config,
+                     std::initializer_list<DataType> dtypes) {
   check_dtype_in(op, "input", in.dtype, dtypes);
   TTT_CHECK(in.layout == Layout::TILE, InvalidConfig, "{}: input is in {} layout (input.layout); ttnn takes TILE", op,
             to_string(in.layout));
   TTT_CHECK(config.dtype == in.dtype && config.layout == Layout::TILE, InvalidConfig,
             "{}: output {} {} (dtype, layout) differs from the input's {} TILE; this op moves data and keeps its format",
             op, to_string(config.dtype), to_string(config.layout), to_string(in.dtype));
-  TTT_CHECK(head_dim % kTileSize == 0, InvalidConfig,
-            "{}: head_dim {} is not a multiple of 32; heads are cut on tile boundaries on ttnn devices", op, head_dim);
 }
 
 void check_create(const char* op, const CreateQkvHeadsArgs& a, bool decode, const OpConfig& config,
@@ -67,10 +65,10 @@ void check_create(const char* op, const CreateQkvHeadsArgs& a, bool decode, cons
     return;
   }
   if (!decode) {
-    check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B}, a.head_dim);
+    check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B});
     return;
   }
-  check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16}, a.head_dim);
+  check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16});
   const int64_t users = a.input.shape[1];
   TTT_CHECK(users <= kMaxDecodeUsers, InvalidConfig, "{}: batch {} (input.shape[1]) exceeds the 32 users decode supports",
             op, users);
@@ -94,10 +92,10 @@ void check_concat(const char* op, const ConcatHeadsArgs& a, bool decode, const O
     return;
   }
   if (!decode) {
-    check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B}, s[3]);
+    check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16, DataType::BFLOAT8_B});
     return;
   }
-  check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16}, s[3]);
+  check_device_io(op, a.input, config, {DataType::FLOAT32, DataType::BFLOAT16});
   TTT_CHECK(s[1] <= kMaxDecodeUsers, InvalidConfig, "{}: batch {} (input.shape[1]) exceeds the 32 users decode supports",
             op, s[1]);
   TTT_CHECK(s[2] <= kMaxDecodeHeads, InvalidConfig,

@@ -9,6 +9,11 @@
 //   ConcatHeadsDecodeOp     [1, batch, nh, hd]    -> [1, batch, nh hd]     (nlp_concat_heads_decode)
 //
 // The fused QKV row is Q heads, then K heads, then V heads, each head_dim wide.
+//
+// Head dims below a tile multiple run with the tile padding: on ttnn devices this emulation
+// stores each per-head tensor in TILE layout with its last dim zero-padded to 32, moves the
+// logical head_dim values, leaves the padded columns zero, and the cost model counts the
+// padded tile bytes.
 #pragma once
 
 #include <cstdint>

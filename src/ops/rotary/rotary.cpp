@@ -136,8 +136,12 @@ void RotaryOp::validate(const RotaryArgs& a, const OpConfig& config, const Devic
   TTT_CHECK(config.dtype == a.input.dtype && config.layout == Layout::TILE, InvalidConfig,
             "rotary: output {} {} (dtype, layout) differs from the input's {} TILE; the device writes the input's format",
             to_string(config.dtype), to_string(config.layout), to_string(a.input.dtype));
-  TTT_CHECK(hd % kTileSize == 0 && hd <= kMaxHeadDim, InvalidConfig,
-            "rotary: head_dim {} (input.shape[3]) must be a multiple of 32 and at most 256 on ttnn devices", hd);
+  // A head_dim below a tile multiple runs in the tile padding of its last dim; only the
+  // kernel's size limit applies.
+  TTT_CHECK(hd <= kMaxHeadDim, InvalidConfig,
+            "rotary: head_dim {} (input.shape[3]) exceeds 256, the most rotary_embedding_llama takes on ttnn devices; "
+            "use a head_dim of at most 256",
+            hd);
   TTT_CHECK(hd <= kMaxHeadDimFp32Dest || !config.compute_kernel_config.fp32_dest_acc_en, InvalidConfig,
             "rotary: head_dim {} > 128 needs fp32_dest_acc_en false (compute_kernel_config.fp32_dest_acc_en)", hd);
   if (decode) {
@@ -224,14 +228,16 @@ void RotaryOp::run_decode(const RotaryArgs& a, const RotaryTables& tables, const
 
 Cost RotaryOp::cost(const RotaryArgs& a, const OpConfig& config, const DeviceSpec& device) {
   const Shape& s = a.input.shape;
-  const double elems = static_cast<double>(s.volume());
+  // A device works on whole tiles of the head dim (padded columns included).
+  const int64_t hd = attn::compute_head_dim(s[3], device);
+  const double elems = static_cast<double>(s.volume() / s[3] * hd);
   CostInputs in;
   in.vector_flops = 3.0 * elems;  // two products and a sum per value
   attn::add_read(in, a.input.memory_config, stored_bytes(a.input));
-  // cos and sin rows: one per position (prefill) or per user (decode), bf16 on a device.
+  // cos and sin rows: one per position (prefill) or per user (decode), bf16 tiles on a device.
   const double table_rows = a.mode == RotaryMode::PREFILL ? static_cast<double>(s[2]) : static_cast<double>(s[1]);
   const double table_bytes = device.is_ttnn() ? 2.0 : 4.0;
-  attn::add_read(in, a.input.memory_config, 2.0 * table_rows * static_cast<double>(s[3]) * table_bytes);
+  attn::add_read(in, a.input.memory_config, 2.0 * table_rows * static_cast<double>(hd) * table_bytes);
   const TensorSpec out = output_spec(a, config);
   attn::add_write(in, out.memory_config, stored_bytes(out));
   in.math_dtype = device.is_ttnn() ? DataType::BFLOAT16 : DataType::FLOAT32;

@@ -8,6 +8,11 @@
 //
 // Shapes follow TTNN's rotary_embedding_llama: prefill q or k [batch, heads, seq, head_dim]
 // with positions start_pos + s; decode [1, batch, heads, head_dim] with one position per user.
+//
+// Head dims below a tile multiple run with the tile padding: on ttnn devices this emulation
+// keeps the input and output in TILE layout with head_dim zero-padded to 32, rotates the
+// logical head_dim values (pairs i, i + head_dim/2), leaves the padded columns zero, and the
+// cost model counts the padded tile bytes.
 #pragma once
 
 #include <cstdint>

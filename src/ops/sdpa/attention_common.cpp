@@ -102,4 +102,13 @@ double row_bytes(DataType dtype, int64_t cols) {
   return static_cast<double>(cols * element_bytes(dtype));
 }
 
+double stored_row_bytes(const TensorSpec& spec) {
+  const int64_t cols = spec.shape.rank() >= 1 ? spec.shape[-1] : 1;
+  return row_bytes(spec.dtype, spec.layout == Layout::TILE ? round_up(cols, kTileSize) : cols);
+}
+
+int64_t compute_head_dim(int64_t head_dim, const DeviceSpec& device) {
+  return device.is_ttnn() ? round_up(head_dim, kTileSize) : head_dim;
+}
+
 }  // namespace ttt::ops::attn

@@ -76,4 +76,12 @@ void add_write(CostInputs& in, const MemoryConfig& where, double bytes);
 // value for bfp8, 9/16 for bfp4, counting the shared exponents).
 double row_bytes(DataType dtype, int64_t cols);
 
+// Bytes one row of `spec` occupies as stored: in TILE layout its last dim is padded to a
+// multiple of 32, so a head of 8 values moves a whole 32-wide tile row.
+double stored_row_bytes(const TensorSpec& spec);
+
+// The head dim the device computes over: padded to whole tiles on ttnn devices (the padded
+// columns are zeros), the logical one on cpu.
+int64_t compute_head_dim(int64_t head_dim, const DeviceSpec& device);
+
 }  // namespace ttt::ops::attn

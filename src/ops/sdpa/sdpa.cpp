@@ -119,10 +119,8 @@ void SdpaOp::validate(const SdpaArgs& a, const OpConfig& config, const DeviceSpe
             ch.k_chunk);
   if (!device.is_ttnn()) return;
 
-  TTT_CHECK(hd % kTileSize == 0, InvalidConfig,
-            "sdpa: head_dim {} (q.shape[3]) is not a multiple of 32; ttnn pads only the sequence dimension, so use a "
-            "head_dim of 32, 64, 96, 128, ...",
-            hd);
+  // Any head_dim: one below a tile multiple runs in the zero padding of the last tile column,
+  // which adds nothing to Q K^T and gives zero columns in P V.
   TTT_CHECK(config.dtype == a.q.dtype, InvalidConfig,
             "sdpa: output dtype {} (dtype) differs from q's dtype {}; ttnn SDPA writes its output in q's dtype",
             to_string(config.dtype), to_string(a.q.dtype));
@@ -223,7 +221,8 @@ Cost SdpaOp::cost(const SdpaArgs& a, const OpConfig& config, const DeviceSpec& d
     for (int64_t i = 0; i < s; ++i) pairs += static_cast<double>(std::min(i + offset + 1, skv));
   }
   CostInputs in;
-  in.matmul_flops = 4.0 * static_cast<double>(b * nh * hd) * pairs;  // Q K^T and P V, 2 flops per MAC each
+  // Q K^T and P V, 2 flops per MAC each, over whole tiles of the head dim on a device.
+  in.matmul_flops = 4.0 * static_cast<double>(b * nh * attn::compute_head_dim(hd, device)) * pairs;
   in.vector_flops = 5.0 * static_cast<double>(b * nh) * pairs;       // max, subtract, exp, sum, rescale
   const TensorSpec out = output_spec(a, config);
   if (device.is_ttnn()) {
@@ -236,7 +235,7 @@ Cost SdpaOp::cost(const SdpaArgs& a, const OpConfig& config, const DeviceSpec& d
       const int64_t q_hi = std::min((qi + 1) * ch.q_chunk, s);
       keys += static_cast<double>(a.causal ? std::min(round_up(q_hi + offset, ch.k_chunk), padded_skv) : padded_skv);
     }
-    const double kv_row = attn::row_bytes(a.k.dtype, hd) + attn::row_bytes(a.v.dtype, hd);
+    const double kv_row = attn::stored_row_bytes(a.k) + attn::stored_row_bytes(a.v);  // padded tile rows
     attn::add_read(in, a.q.memory_config, stored_bytes(a.q));
     attn::add_read(in, a.k.memory_config, static_cast<double>(b * nh) * keys * kv_row);
     in.cores = static_cast<int>(std::min<int64_t>(ch.grid.count(), b * nh * q_chunks));
@@ -245,8 +244,8 @@ Cost SdpaOp::cost(const SdpaArgs& a, const OpConfig& config, const DeviceSpec& d
   } else {
     attn::add_read(in, a.q.memory_config, stored_bytes(a.q));
     const double rows = static_cast<double>(b * a.k.shape[1] * skv);
-    attn::add_read(in, a.k.memory_config, rows * attn::row_bytes(a.k.dtype, hd));
-    attn::add_read(in, a.v.memory_config, rows * attn::row_bytes(a.v.dtype, hd));
+    attn::add_read(in, a.k.memory_config, rows * attn::stored_row_bytes(a.k));
+    attn::add_read(in, a.v.memory_config, rows * attn::stored_row_bytes(a.v));
     in.math_dtype = DataType::FLOAT32;
     in.fidelity = MathFidelity::HiFi4;
   }

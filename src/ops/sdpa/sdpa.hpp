@@ -11,6 +11,11 @@
 // to a whole number of chunks; tt-metal sdpa_device_operation.cpp / sdpa_program_factory.cpp);
 // without a program config tt-metal uses 32 and 32. On cpu any positive sizes work (a
 // CpuKernelConfig or no program config picks 64 x 256).
+//
+// Head dims below a tile multiple run with the tile padding: on ttnn devices this emulation
+// keeps q, k, v and the output in TILE layout with head_dim zero-padded to 32, computes on the
+// logical head_dim values (the zero columns add nothing to Q K^T), leaves the output's padded
+// columns zero, and the cost model counts the padded tile bytes.
 #pragma once
 
 #include <optional>

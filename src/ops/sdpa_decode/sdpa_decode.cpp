@@ -112,8 +112,7 @@ void SdpaDecodeOp::validate(const SdpaDecodeArgs& a, const OpConfig& config, con
   TTT_CHECK(kc > 0, InvalidConfig, "sdpa_decode: k_chunk_size {} (kernel_config.k_chunk_size) must be positive", kc);
   if (!ttnn) return;
 
-  TTT_CHECK(hd % kTileSize == 0, InvalidConfig,
-            "sdpa_decode: head_dim {} (q.shape[3]) is not a multiple of 32; use a head_dim of 32, 64, 96, 128, ...", hd);
+  // Any head_dim: one below a tile multiple runs in the zero padding of the last tile column.
   TTT_CHECK(nkv == 1 || a.q.dtype == DataType::BFLOAT16, InvalidConfig,
             "sdpa_decode: q is {} with {} kv heads (q.dtype); grouped-query decode takes a BFLOAT16 q",
             to_string(a.q.dtype), nkv);
@@ -215,13 +214,15 @@ Cost SdpaDecodeOp::cost(const SdpaDecodeArgs& a, const OpConfig& config, const D
   // The device reads whole chunks (rows past the position are masked, not skipped).
   const int64_t read_len = device.is_ttnn() ? std::min(round_up(ctx_len, kc), max_seq) : ctx_len;
   CostInputs in;
-  in.matmul_flops = 4.0 * static_cast<double>(b * nh * hd) * static_cast<double>(read_len);
+  // Over whole tiles of the head dim on a device; cache rows as stored (padded in TILE).
+  const double flop_hd = static_cast<double>(attn::compute_head_dim(hd, device));
+  in.matmul_flops = 4.0 * static_cast<double>(b * nh) * flop_hd * static_cast<double>(read_len);
   in.vector_flops = 5.0 * static_cast<double>(b * nh) * static_cast<double>(read_len);
   attn::add_read(in, a.q.memory_config, stored_bytes(a.q));
   attn::add_read(in, a.k_cache.memory_config,
-                 static_cast<double>(b * nkv * read_len) * attn::row_bytes(a.k_cache.dtype, hd));
+                 static_cast<double>(b * nkv * read_len) * attn::stored_row_bytes(a.k_cache));
   attn::add_read(in, a.v_cache.memory_config,
-                 static_cast<double>(b * nkv * read_len) * attn::row_bytes(a.v_cache.dtype, hd));
+                 static_cast<double>(b * nkv * read_len) * attn::stored_row_bytes(a.v_cache));
   const TensorSpec out = output_spec(a, config);
   attn::add_write(in, out.memory_config, stored_bytes(out));
   if (device.is_ttnn()) {

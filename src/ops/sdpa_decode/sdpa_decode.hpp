@@ -10,6 +10,11 @@
 // positive multiple of 32 that divides max_seq_len (tt-metal sdpa_decode_device_operation.cpp,
 // unpaged cache); without a program config 32 is used. On cpu any positive size works
 // (default 256).
+//
+// Head dims below a tile multiple run with the tile padding: on ttnn devices this emulation
+// keeps q, the caches and the output in TILE layout with head_dim zero-padded to 32, computes
+// on the logical head_dim values, leaves the output's padded columns zero, and the cost model
+// counts the padded tile bytes.
 #pragma once
 
 #include <cstdint>
