@@ -4,6 +4,7 @@
 //   BM_PeakDotBf16       vdpbf16ps throughput, register-resident (FLOP/s)
 //   BM_MatmulDecode      1 x 2048 x 8192 GEMV per weight format (bytes/s of weights)
 //   BM_MatmulPrefill     512 x 2048 x 8192 GEMM per weight format and x dtype (FLOP/s)
+//   BM_MatmulPrefillOwn  the same on row-major weights with the own kernels, not oneDNN
 //   BM_MatmulTensix      32 x 2048 x 2048 on the emulated ttnn:n150 (time)
 // The last argument of each is the thread count. Run with --benchmark_counters_tabular=true.
 #include <benchmark/benchmark.h>
@@ -214,6 +215,24 @@ void BM_MatmulPrefill(benchmark::State& state) {
 BENCHMARK(BM_MatmulPrefill)
     ->ArgsProduct({{0, 1, 2, 3, 4}, {0, 1}, {1, 2}})
     ->ArgNames({"format", "x_fp32", "threads"})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// Row-major weights on the own GEMM kernels (explicit blocks) instead of oneDNN.
+void BM_MatmulPrefillOwn(benchmark::State& state) {
+  const auto [wd, wl] = weight_format(state.range(0));
+  const DataType xd = wd == DataType::FLOAT32 ? DataType::FLOAT32 : DataType::BFLOAT16;
+  const int64_t m = 512, k = 2048, n = 8192;
+  Setup s = make_setup("cpu", m, k, n, xd, wd, wl);
+  s.config.kernel_config = CpuKernelConfig{0, 0, 256, 256};
+  run_matmul(state, s, static_cast<int>(state.range(1)));
+  state.SetLabel(fmt::format("{} {} x {} (own kernels)", to_string(wd), to_string(wl), to_string(xd)));
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * m * k * n * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_MatmulPrefillOwn)
+    ->ArgsProduct({{3, 4}, {1, 2}})
+    ->ArgNames({"format", "threads"})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -14,5 +14,6 @@ using Runner = std::function<int()>;
 void add_devices_command(CLI::App& app, Runner& runner);
 void add_generate_command(CLI::App& app, Runner& runner);
 void add_cache_command(CLI::App& app, Runner& runner);
+void add_bench_command(CLI::App& app, Runner& runner);
 
 }  // namespace ttt::cli

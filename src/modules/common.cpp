@@ -1,5 +1,7 @@
 #include "ttt/modules/common.hpp"
 
+#include <algorithm>
+
 #include "ttt/error.hpp"
 #include "ttt/formats.hpp"
 
@@ -40,8 +42,13 @@ Tensor convert_weight(const WeightSource& source, const WeightRequest& r, const 
     // values hold [out, in] row-major; write [in, out].
     const int64_t in = shape[0], out = shape[1];
     std::vector<float> t(values.size());
-    for (int64_t o = 0; o < out; ++o)
-      for (int64_t i = 0; i < in; ++i) t[static_cast<std::size_t>(i * out + o)] = values[static_cast<std::size_t>(o * in + i)];
+    // Blocked so both sides stay in cache: a plain loop strides through memory.
+    constexpr int64_t kBlock = 64;
+    for (int64_t o0 = 0; o0 < out; o0 += kBlock)
+      for (int64_t i0 = 0; i0 < in; i0 += kBlock)
+        for (int64_t o = o0; o < std::min(out, o0 + kBlock); ++o)
+          for (int64_t i = i0; i < std::min(in, i0 + kBlock); ++i)
+            t[static_cast<std::size_t>(i * out + o)] = values[static_cast<std::size_t>(o * in + i)];
     values.swap(t);
   }
   return from_float(values, TensorSpec{r.name, shape, r.dtype, r.layout, {}});

@@ -249,32 +249,38 @@ TEST(MatmulHost, EveryIsaLevelAgreesWithScalar) {
 }
 
 TEST(MatmulHost, GemvGemmThreadsAndBlockingAgree) {
-  Problem p;
-  p.x_shape = Shape{12, 320};
-  p.n = 300;
-  p.w_dtype = DataType::BFLOAT8_B;
-  p.w_layout = Layout::TILE;
-  p.bias = true;
-  p.act = UnaryActivation::SILU;
-  const Operands o = make_operands(p);
-  std::vector<double> scale;
-  const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
-  const CpuKernelConfig configs[] = {
-      {0, 0, 0, 0},       // default: GEMV for 12 rows
-      {1, 0, 0, 0},       // one thread
-      {0, 4, 0, 0},       // GEMM (block_m below the rows)
-      {0, 4, 64, 64},     // GEMM, small panel blocks
-      {1, 1, 32, 96},     // GEMM, one thread, odd depth block
-  };
-  for (const CpuKernelConfig& c : configs) {
-    RunOptions opt;
-    opt.kernel_config = c;
-    EXPECT_LT(max_rel_error(run(o, opt), ref, scale), 1e-6)
-        << "threads " << c.threads << " block_m " << c.block_m << " block_n " << c.block_n << " block_k " << c.block_k;
+  // bfp8 tiles; bf16 and fp32 row-major, where explicit blocks replace oneDNN.
+  for (auto [xd, wd, wl] : {std::tuple{DataType::FLOAT32, DataType::BFLOAT8_B, Layout::TILE},
+                            std::tuple{DataType::BFLOAT16, DataType::BFLOAT16, Layout::ROW_MAJOR},
+                            std::tuple{DataType::FLOAT32, DataType::FLOAT32, Layout::ROW_MAJOR}}) {
+    Problem p;
+    p.x_shape = Shape{12, 320};
+    p.n = 300;
+    p.x_dtype = xd;
+    p.w_dtype = wd;
+    p.w_layout = wl;
+    p.bias = true;
+    p.act = UnaryActivation::SILU;
+    const Operands o = make_operands(p);
+    std::vector<double> scale;
+    const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
+    const CpuKernelConfig configs[] = {
+        {0, 0, 0, 0},       // default path (GEMV for 12 rows unless the GEMM is bfloat16)
+        {1, 0, 0, 0},       // one thread
+        {0, 4, 0, 0},       // GEMM (block_m below the rows)
+        {0, 4, 64, 64},     // GEMM, small panel blocks
+        {1, 1, 32, 96},     // GEMM, one thread, odd depth block
+    };
+    for (const CpuKernelConfig& c : configs) {
+      RunOptions opt;
+      opt.kernel_config = c;
+      EXPECT_LT(max_rel_error(run(o, opt), ref, scale), 1e-6)
+          << "threads " << c.threads << " block_m " << c.block_m << " block_n " << c.block_n << " block_k " << c.block_k;
+    }
+    RunOptions capped;
+    capped.threads = 1;
+    EXPECT_LT(max_rel_error(run(o, capped), ref, scale), 1e-6);
   }
-  RunOptions capped;
-  capped.threads = 1;
-  EXPECT_LT(max_rel_error(run(o, capped), ref, scale), 1e-6);
 }
 
 TEST(MatmulHost, OutputDtypesAndLayouts) {
@@ -385,71 +391,6 @@ ComputeKernelConfig compute(MathFidelity f, bool fp32) {
   c.math_fidelity = f;
   c.fp32_dest_acc_en = fp32;
   return c;
-}
-
-// One output: x [1, k] (BFLOAT16 TILE) @ w [k, 1] (dtype TILE) on n150.
-float ttnn_dot(const std::vector<float>& x, const std::vector<float>& w, DataType x_dtype, DataType w_dtype,
-               ComputeKernelConfig cc) {
-  const int64_t k = static_cast<int64_t>(x.size());
-  Operands o;
-  o.x = make_tensor(x, Shape{1, k}, x_dtype, Layout::TILE, "x");
-  o.w = make_tensor(w, Shape{k, 1}, w_dtype, Layout::TILE, "w");
-  o.args.x = o.x.spec();
-  o.args.weight = o.w.spec();
-  RunOptions opt;
-  opt.device = "ttnn:n150";
-  opt.out_dtype = DataType::FLOAT32;
-  opt.out_layout = Layout::TILE;
-  opt.compute = cc;
-  return run(o, opt)[0];
-}
-
-// a = 1 + 2^-5 sits in SrcA's second phase part; b = 1 + 2^-7 in SrcB's low part.
-TEST(MatmulTensix, FidelityPhasesReadTheirMantissaBits) {
-  const float a = 1.0f + 0x1p-5f, b = 1.0f + 0x1p-7f;
-  const float expected[] = {1.0f, 1.0f + 0x1p-5f, 1.0f + 0x1p-5f + 0x1p-7f, 1.0f + 0x1p-5f + 0x1p-7f + 0x1p-12f};
-  for (int f = 0; f < 4; ++f) {
-    const auto fid = static_cast<MathFidelity>(f);
-    EXPECT_EQ(ttnn_dot({b}, {a}, DataType::BFLOAT16, DataType::BFLOAT16, compute(fid, true)), expected[f])
-        << to_string(fid);
-  }
-  // Without fp32 accumulation HiFi4's 2^-12 is below TF32 and the result is bfloat16.
-  EXPECT_EQ(ttnn_dot({b}, {a}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::HiFi4, false)),
-            1.0f + 0x1p-5f + 0x1p-7f);
-  // Operands swapped: b in SrcA is read whole by HiFi2 (its 2^-7 is in the second part),
-  // a in SrcB whole at LoFi (2^-5 is among the top six bits).
-  EXPECT_EQ(ttnn_dot({a}, {b}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::LoFi, true)),
-            1.0f + 0x1p-5f);
-  EXPECT_EQ(ttnn_dot({a}, {b}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::HiFi2, true)),
-            (1.0f + 0x1p-5f) * (1.0f + 0x1p-7f));
-}
-
-TEST(MatmulTensix, Fp32OperandsAreTruncatedToTheSourceRegisters) {
-  const auto hifi4 = compute(MathFidelity::HiFi4, true);
-  // SrcB keeps 10 mantissa bits (truncated): 2^-10 stays, 2^-11 and below go.
-  EXPECT_EQ(ttnn_dot({1.0f + 0x1p-10f}, {1.0f}, DataType::FLOAT32, DataType::BFLOAT16, hifi4), 1.0f + 0x1p-10f);
-  EXPECT_EQ(ttnn_dot({1.0f + 0x1p-11f + 0x1p-12f}, {1.0f}, DataType::FLOAT32, DataType::BFLOAT16, hifi4), 1.0f);
-  // SrcA never reads the last TF32 bit: 2^-10 of a FLOAT32 weight is lost, 2^-9 is not.
-  EXPECT_EQ(ttnn_dot({1.0f}, {1.0f + 0x1p-10f}, DataType::BFLOAT16, DataType::FLOAT32, hifi4), 1.0f);
-  EXPECT_EQ(ttnn_dot({1.0f}, {1.0f + 0x1p-9f}, DataType::BFLOAT16, DataType::FLOAT32, hifi4), 1.0f + 0x1p-9f);
-}
-
-TEST(MatmulTensix, DestinationRoundsPerKTileAndNarrowsTiesAway) {
-  // 1 then 2^-12 in each of 32 further K tiles: exact sum 1 + 2^-7. The 16-bit
-  // destination rounds 1 + 2^-12 back to 1 after every tile; fp32 keeps it.
-  std::vector<float> x(33 * 32, 0.0f), w(33 * 32, 1.0f);
-  x[0] = 1.0f;
-  for (int t = 1; t <= 32; ++t) x[t * 32] = 0x1p-12f;
-  const auto hifi4 = [](bool fp32) { return compute(MathFidelity::HiFi4, fp32); };
-  EXPECT_EQ(ttnn_dot(x, w, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(true)), 1.0f + 0x1p-7f);
-  EXPECT_EQ(ttnn_dot(x, w, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)), 1.0f);
-  // 1 + 2^-8 is a bfloat16 tie: away from zero gives 1 + 2^-7 (even rounding would give 1).
-  EXPECT_EQ(ttnn_dot({1.0f, 0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)),
-            1.0f + 0x1p-7f);
-  EXPECT_EQ(ttnn_dot({-1.0f, -0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)),
-            -1.0f - 0x1p-7f);
-  EXPECT_EQ(ttnn_dot({1.0f, 0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(true)),
-            1.0f + 0x1p-8f);
 }
 
 TEST(MatmulTensix, FidelityOrdersTheErrorOnRandomInputs) {
@@ -639,6 +580,18 @@ TEST(MatmulValidate, ShapesAndDtypes) {
   expect_error(v, ErrorKind::InvalidConfig, "activation SILU disagrees with kernel_config.fused_activation GELU");
 }
 
+TEST(MatmulValidate, Ranks) {
+  ValidationCase v = base_case();
+  v.args.x.shape = Shape{};
+  expect_error(v, ErrorKind::ShapeMismatch, "x has rank 0; expected [..., M, K]");
+  v = base_case();
+  v.args.weight.shape = Shape{2048};
+  expect_error(v, ErrorKind::ShapeMismatch, "weight has shape [2048]; expected [K, N]");
+  v = base_case();
+  v.args.x.shape = Shape{0, 2048};
+  expect_error(v, ErrorKind::ShapeMismatch, "empty operand");
+}
+
 TEST(MatmulValidate, HostConfigs) {
   ValidationCase v = base_case();
   v.device = "cpu";
@@ -772,13 +725,19 @@ TEST(MatmulValidate, RunChecksTensorsAgainstSpecs) {
   auto dev = open_device("cpu");
   ops::ExecContext ctx{*dev, ThreadPool::global(), 0};
   const Tensor other = make_tensor(std::vector<float>(64 * 32), Shape{64, 32}, DataType::BFLOAT16, Layout::TILE, "w");
-  try {
-    MatmulOp::run(o.args, o.x, other, nullptr, out, cfg, ctx);
-    ADD_FAILURE() << "expected a mismatch";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("is BFLOAT16 TILE, expected FLOAT32 ROW_MAJOR"), std::string::npos)
-        << e.what();
-  }
+  auto expect_run_error = [&](const Tensor& w, const Tensor* bias, Tensor& y, const std::string& needle) {
+    try {
+      MatmulOp::run(o.args, o.x, w, bias, y, cfg, ctx);
+      ADD_FAILURE() << "expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_run_error(other, nullptr, out, "is BFLOAT16 TILE, expected FLOAT32 ROW_MAJOR");
+  const Tensor bias = make_tensor(std::vector<float>(32), Shape{32}, DataType::FLOAT32, Layout::ROW_MAJOR, "b");
+  expect_run_error(o.w, &bias, out, "bias tensor given but args.bias is empty");
+  Tensor wrong = Tensor::empty(TensorSpec{"y", Shape{2, 32}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}});
+  expect_run_error(o.w, nullptr, wrong, "output is BFLOAT16 ROW_MAJOR, the config asks for FLOAT32 ROW_MAJOR");
 }
 
 }  // namespace

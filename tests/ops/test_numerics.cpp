@@ -1,5 +1,6 @@
 // The Tensix numerics helpers: source-register truncation, the fidelity phase masks,
-// the destination and packer roundings (ties away from zero).
+// the destination and packer roundings (ties away from zero); and the same rules seen
+// through the matmul op on hand-computed operands.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -8,8 +9,13 @@
 #include <limits>
 #include <random>
 
+#include <memory>
+#include <vector>
+
+#include "ops/matmul/matmul.hpp"
 #include "ops/numerics/ttnn_numerics.hpp"
 #include "ttt/formats.hpp"
+#include "ttt/thread_pool.hpp"
 
 namespace ttt::ops::numerics {
 namespace {
@@ -94,6 +100,86 @@ TEST(NumericsRounding, Bf16TiesAwayFromZero) {
   EXPECT_EQ(round_bf16_ties_away(1.0f + 0x1p-8f), 1.0f + 0x1p-7f);
   EXPECT_EQ(narrow_dest(1.0f + 0x1p-8f, false), 1.0f + 0x1p-7f);
   EXPECT_EQ(narrow_dest(1.0f + 0x1p-8f, true), 1.0f + 0x1p-8f);
+}
+
+// ---------------------------------------------------------------------------------------
+// Through the matmul op (ttnn:n150)
+// ---------------------------------------------------------------------------------------
+
+// One output of the Tensix matmul model: x [1, k] @ w [k, 1], both TILE, on n150.
+float ttnn_dot(const std::vector<float>& x, const std::vector<float>& w, DataType x_dtype, DataType w_dtype,
+               ComputeKernelConfig cc) {
+  static const std::shared_ptr<Device> n150 = Device::open("ttnn:n150");
+  const auto k = static_cast<int64_t>(x.size());
+  const Tensor xt = from_float(x, TensorSpec{"x", Shape{1, k}, x_dtype, Layout::TILE, {}});
+  const Tensor wt = from_float(w, TensorSpec{"w", Shape{k, 1}, w_dtype, Layout::TILE, {}});
+  MatmulArgs args;
+  args.x = xt.spec();
+  args.weight = wt.spec();
+  OpConfig cfg;
+  cfg.dtype = DataType::FLOAT32;
+  cfg.layout = Layout::TILE;
+  cfg.compute_kernel_config = cc;
+  MatmulOp::validate(args, cfg, n150->spec());
+  Tensor out = Tensor::empty(MatmulOp::output_spec(args, cfg));
+  ExecContext ctx{*n150, ThreadPool::global(), 0};
+  MatmulOp::run(args, xt, wt, nullptr, out, cfg, ctx);
+  return to_float(out)[0];
+}
+
+ComputeKernelConfig compute(MathFidelity f, bool fp32) {
+  ComputeKernelConfig c;
+  c.math_fidelity = f;
+  c.fp32_dest_acc_en = fp32;
+  return c;
+}
+
+// a = 1 + 2^-5 sits in SrcA's second phase part; b = 1 + 2^-7 in SrcB's low part.
+TEST(NumericsMatmul, FidelityPhasesReadTheirMantissaBits) {
+  const float a = 1.0f + 0x1p-5f, b = 1.0f + 0x1p-7f;
+  const float expected[] = {1.0f, 1.0f + 0x1p-5f, 1.0f + 0x1p-5f + 0x1p-7f, 1.0f + 0x1p-5f + 0x1p-7f + 0x1p-12f};
+  for (int f = 0; f < 4; ++f) {
+    const auto fid = static_cast<MathFidelity>(f);
+    EXPECT_EQ(ttnn_dot({b}, {a}, DataType::BFLOAT16, DataType::BFLOAT16, compute(fid, true)), expected[f])
+        << to_string(fid);
+  }
+  // Without fp32 accumulation HiFi4's 2^-12 is below TF32 and the result is bfloat16.
+  EXPECT_EQ(ttnn_dot({b}, {a}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::HiFi4, false)),
+            1.0f + 0x1p-5f + 0x1p-7f);
+  // Operands swapped: b in SrcA is read whole by HiFi2 (its 2^-7 is in the second part),
+  // a in SrcB whole at LoFi (2^-5 is among the top six bits).
+  EXPECT_EQ(ttnn_dot({a}, {b}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::LoFi, true)),
+            1.0f + 0x1p-5f);
+  EXPECT_EQ(ttnn_dot({a}, {b}, DataType::BFLOAT16, DataType::BFLOAT16, compute(MathFidelity::HiFi2, true)),
+            (1.0f + 0x1p-5f) * (1.0f + 0x1p-7f));
+}
+
+TEST(NumericsMatmul, Fp32OperandsAreTruncatedToTheSourceRegisters) {
+  const auto hifi4 = compute(MathFidelity::HiFi4, true);
+  // SrcB keeps 10 mantissa bits (truncated): 2^-10 stays, 2^-11 and below go.
+  EXPECT_EQ(ttnn_dot({1.0f + 0x1p-10f}, {1.0f}, DataType::FLOAT32, DataType::BFLOAT16, hifi4), 1.0f + 0x1p-10f);
+  EXPECT_EQ(ttnn_dot({1.0f + 0x1p-11f + 0x1p-12f}, {1.0f}, DataType::FLOAT32, DataType::BFLOAT16, hifi4), 1.0f);
+  // SrcA never reads the last TF32 bit: 2^-10 of a FLOAT32 weight is lost, 2^-9 is not.
+  EXPECT_EQ(ttnn_dot({1.0f}, {1.0f + 0x1p-10f}, DataType::BFLOAT16, DataType::FLOAT32, hifi4), 1.0f);
+  EXPECT_EQ(ttnn_dot({1.0f}, {1.0f + 0x1p-9f}, DataType::BFLOAT16, DataType::FLOAT32, hifi4), 1.0f + 0x1p-9f);
+}
+
+TEST(NumericsMatmul, DestinationRoundsPerKTileAndNarrowsTiesAway) {
+  // 1 then 2^-12 in each of 32 further K tiles: exact sum 1 + 2^-7. The 16-bit
+  // destination rounds 1 + 2^-12 back to 1 after every tile; fp32 keeps it.
+  std::vector<float> x(33 * 32, 0.0f), w(33 * 32, 1.0f);
+  x[0] = 1.0f;
+  for (int t = 1; t <= 32; ++t) x[t * 32] = 0x1p-12f;
+  const auto hifi4 = [](bool fp32) { return compute(MathFidelity::HiFi4, fp32); };
+  EXPECT_EQ(ttnn_dot(x, w, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(true)), 1.0f + 0x1p-7f);
+  EXPECT_EQ(ttnn_dot(x, w, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)), 1.0f);
+  // 1 + 2^-8 is a bfloat16 tie: away from zero gives 1 + 2^-7 (even rounding would give 1).
+  EXPECT_EQ(ttnn_dot({1.0f, 0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)),
+            1.0f + 0x1p-7f);
+  EXPECT_EQ(ttnn_dot({-1.0f, -0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(false)),
+            -1.0f - 0x1p-7f);
+  EXPECT_EQ(ttnn_dot({1.0f, 0x1p-8f}, {1.0f, 1.0f}, DataType::BFLOAT16, DataType::BFLOAT16, hifi4(true)),
+            1.0f + 0x1p-8f);
 }
 
 }  // namespace

@@ -11,17 +11,19 @@
 //                       config's fused_activation (they must agree when both are set).
 //   y      [..., M, N]  in the OpConfig's dtype, layout and memory config.
 //
-// Program config. cpu: none or CpuKernelConfig (threads caps the threads; block_m is the
-// row count up to which the GEMV runs, default 16, or 8 when the GEMM would multiply in
-// bfloat16; block_n / block_k size the GEMM's weight panel block, multiples of 32,
-// default 256). ttnn devices: none, MatmulReuseConfig, Matmul2DConfig, Matmul1DConfig or
+// Program config. cpu: none or CpuKernelConfig. threads caps the threads; block_m is the
+// row count up to which the GEMV runs (default 16, or 8 when the GEMM would multiply in
+// bfloat16); block_n / block_k size the GEMM's weight panel block (multiples of 32,
+// default 256), and giving either runs the own GEMM kernels where oneDNN would run.
+// ttnn devices: none, MatmulReuseConfig, Matmul2DConfig, Matmul1DConfig or
 // MatmulDramShardedConfig, checked against the shapes as ttnn checks them.
 //
 // cpu: products and sums in fp32. The weights are read in their stored format, block
 // floats decoded on the fly; no dequantized copy of the weights is made. Few rows (decode)
 // run a GEMV that streams the weights once; many rows (prefill) run a blocked GEMM that
 // decodes one cache-sized panel of weights at a time (oneDNN for FLOAT32 and BFLOAT16
-// row-major weights when built with it). When x is BFLOAT16 (or a block float) and W is
+// row-major weights when built with it; oneDNN makes a few small allocations per call,
+// the own kernels none). When x is BFLOAT16 (or a block float) and W is
 // not FLOAT32 every operand is exact in bfloat16, so the GEMM multiplies in bfloat16 with
 // fp32 accumulation (AVX512-BF16); otherwise it multiplies in fp32. Every ISA level gives
 // the same values up to fp32 rounding of the sums.

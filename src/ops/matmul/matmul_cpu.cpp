@@ -16,6 +16,7 @@ struct HostPlan {
   int64_t gemv_rows = kDefaultGemvRows;
   int64_t block_n = kDefaultBlockN;
   int64_t block_k = kDefaultBlockK;
+  bool blocking_given = false;  // explicit GEMM blocks: run the own kernels, not oneDNN
 };
 
 HostPlan host_plan(const OpConfig& config, const ExecContext& ctx, bool bf16_math) {
@@ -29,6 +30,7 @@ HostPlan host_plan(const OpConfig& config, const ExecContext& ctx, bool bf16_mat
     if (c->block_m > 0) p.gemv_rows = c->block_m;
     if (c->block_n > 0) p.block_n = c->block_n;
     if (c->block_k > 0) p.block_k = c->block_k;
+    p.blocking_given = c->block_n > 0 || c->block_k > 0;
   }
   p.threads = std::max(1, threads);
   return p;
@@ -138,7 +140,7 @@ void run_gemm(const KernelSet& ks, const GemmKernels& g, const RunInputs& in, co
 // oneDNN for row-major FLOAT32 x FLOAT32 and BFLOAT16 x BFLOAT16. Returns false if it
 // does not apply.
 bool try_dnnl(const KernelSet& ks, const RunInputs& in, bool bf16_math, const HostPlan& plan, ExecContext& ctx) {
-  if (!dnnl_available() || in.w.layout != Layout::ROW_MAJOR) return false;
+  if (!dnnl_available() || plan.blocking_given || in.w.layout != Layout::ROW_MAJOR) return false;
   const MatmulDims& d = *in.dims;
   DnnlGemm g;
   g.m = d.rows;

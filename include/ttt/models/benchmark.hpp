@@ -1,0 +1,63 @@
+// `ttt bench`: load, prefill and decode timings of a model (a Hugging Face directory or
+// random weights of a known shape), with the machine's own read bandwidth measured in
+// the same run so decode speed reads as a fraction of what memory allows.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "ttt/dtype.hpp"
+#include "ttt/hardware_config.hpp"
+#include "ttt/thread_pool.hpp"
+
+namespace ttt {
+
+struct BenchOptions {
+  std::filesystem::path model_dir;       // either a model directory...
+  std::string spec_name;                 // ...or a builtin spec with random weights
+  int64_t layers = 0;                    // 0: all; else keep the first N layers (quick runs)
+  std::string device = "cpu";
+  int64_t prompt_len = 128;
+  int64_t gen = 32;
+  int64_t batch = 1;
+  std::optional<DataType> weights_dtype;  // matmul weights (the hardware config's weight_cache_dtype)
+  ModuleHardwareConfig hw;
+  std::optional<std::string> cache_dir;  // unset: a fresh temporary directory (a true cold load)
+  bool profile = false;                  // time every op
+  std::function<int64_t()> heap_allocations;  // counts heap allocations, when the caller can
+};
+
+struct BenchResult {
+  std::string model, device, weights;
+  int64_t batch = 0, prompt_len = 0, gen = 0;
+  double cold_load_s = 0, warm_load_s = 0;
+  double prefill_s = 0, ttft_s = 0;
+  double decode_s = 0;  // all decode steps
+  int64_t decode_steps = 0;
+  double prefill_tok_s = 0, decode_tok_s = 0, decode_tok_s_user = 0;
+  double weight_bytes_per_step = 0;  // matmul weight bytes each decode step reads
+  double achieved_gbps = 0;          // weight bytes per step / time per step
+  double read_bandwidth_gbps = 0;    // measured here, same run
+  double bandwidth_fraction = 0;
+  double peak_flops = 0;             // the device's peak for the weights' math
+  double prefill_flops_fraction = 0;
+  int64_t peak_rss_bytes = 0;
+  double device_allocs_per_step = 0;
+  double heap_allocs_per_step = -1;  // -1: not counted
+  std::map<std::string, double> profile_s;  // op path -> seconds over the decode steps (with --profile)
+  std::map<std::string, double> prefill_profile_s;
+  std::string json() const;
+  std::string str() const;
+};
+
+BenchResult run_benchmark(const BenchOptions& options);
+
+// Streaming read bandwidth of this machine with `threads` threads (0: all), GB/s,
+// best of a few passes over `bytes`.
+double measure_read_bandwidth_gbps(int threads = 0, std::size_t bytes = std::size_t{512} << 20);
+
+}  // namespace ttt
