@@ -13,6 +13,7 @@
 #include "ops/sdpa_decode/sdpa_decode.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/profiler.hpp"
 #include "ttt/thread_pool.hpp"
 
 namespace ttt {
@@ -363,18 +364,45 @@ Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user)
   p.qkv.x.dtype = x.dtype();
   p.qkv.x.layout = x.layout();
   ops::ExecContext ctx{device(), ThreadPool::global()};
-  ops::MatmulOp::run(p.qkv, x, wqkv_, spec_.qkv_bias ? &bqkv_ : nullptr, p.t_qkv, p.c_qkv, ctx);
-  ops::CreateQkvHeadsOp::run(p.heads, p.t_qkv, p.t_q, p.t_k, p.t_v, p.c_heads, ctx);
-  ops::RotaryOp::run_prefill(p.rot_q, *rope_, p.t_q, 0, p.t_rq, p.c_rot, ctx);
-  ops::RotaryOp::run_prefill(p.rot_k, *rope_, p.t_k, 0, p.t_rk, p.c_rot, ctx);
+  {
+    ProfileScope profile(op(Mode::prefill, "qkv_matmul").path);
+    ops::MatmulOp::run(p.qkv, x, wqkv_, spec_.qkv_bias ? &bqkv_ : nullptr, p.t_qkv, p.c_qkv, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::prefill, "create_heads").path);
+    ops::CreateQkvHeadsOp::run(p.heads, p.t_qkv, p.t_q, p.t_k, p.t_v, p.c_heads, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::prefill, "rotary").path);
+    ops::RotaryOp::run_prefill(p.rot_q, *rope_, p.t_q, 0, p.t_rq, p.c_rot, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::prefill, "rotary").path);
+    ops::RotaryOp::run_prefill(p.rot_k, *rope_, p.t_k, 0, p.t_rk, p.c_rot, ctx);
+  }
   if (compiled(Mode::decode)) {
     Plan& dec = *plans_[1];
-    ops::FillCacheOp::run(p.fill_k, p.t_rk, first_user, 0, dec.t_kc, p.c_kv, ctx);
-    ops::FillCacheOp::run(p.fill_v, p.t_v, first_user, 0, dec.t_vc, p.c_kv, ctx);
+    {
+      ProfileScope profile(op(Mode::prefill, "kv_cache").path);
+      ops::FillCacheOp::run(p.fill_k, p.t_rk, first_user, 0, dec.t_kc, p.c_kv, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::prefill, "kv_cache").path);
+      ops::FillCacheOp::run(p.fill_v, p.t_v, first_user, 0, dec.t_vc, p.c_kv, ctx);
+    }
   }
-  ops::SdpaOp::run(p.sdpa, p.t_rq, p.t_rk, p.t_v, p.t_attn, p.c_sdpa, ctx);
-  ops::ConcatHeadsOp::run(p.concat, p.t_attn, p.t_concat, p.c_concat, ctx);
-  ops::MatmulOp::run(p.out, p.t_concat, wo_, nullptr, p.t_out, p.c_out, ctx);
+  {
+    ProfileScope profile(op(Mode::prefill, "sdpa").path);
+    ops::SdpaOp::run(p.sdpa, p.t_rq, p.t_rk, p.t_v, p.t_attn, p.c_sdpa, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::prefill, "concat_heads").path);
+    ops::ConcatHeadsOp::run(p.concat, p.t_attn, p.t_concat, p.c_concat, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::prefill, "out_matmul").path);
+    ops::MatmulOp::run(p.out, p.t_concat, wo_, nullptr, p.t_out, p.c_out, ctx);
+  }
   if (shorter) compiled_plan.t_out_view = p.t_out;
   return shorter ? compiled_plan.t_out_view : compiled_plan.t_out;
 }
@@ -384,15 +412,42 @@ Tensor& MultiHeadAttention::forward_decode(const Tensor& x, Positions positions)
   TTT_CHECK(has_weights(), InvalidConfig, "attention '{}' has no weights: construct it with reference weights", path());
   Plan& p = *plans_[1];
   ops::ExecContext ctx{device(), ThreadPool::global()};
-  ops::MatmulOp::run(p.qkv, x, wqkv_, spec_.qkv_bias ? &bqkv_ : nullptr, p.t_qkv, p.c_qkv, ctx);
-  ops::CreateQkvHeadsDecodeOp::run(p.heads, p.t_qkv, p.t_q, p.t_k, p.t_v, p.c_heads, ctx);
-  ops::RotaryOp::run_decode(p.rot_q, *rope_, p.t_q, positions, p.t_rq, p.c_rot, ctx);
-  ops::RotaryOp::run_decode(p.rot_k, *rope_, p.t_k, positions, p.t_rk, p.c_rot, ctx);
-  ops::UpdateCacheOp::run(p.upd_k, p.t_rk, positions, p.t_kc, p.c_kv, ctx);
-  ops::UpdateCacheOp::run(p.upd_v, p.t_v, positions, p.t_vc, p.c_kv, ctx);
-  ops::SdpaDecodeOp::run(p.sdpa_dec, p.t_rq, p.t_kc, p.t_vc, positions, p.t_attn, p.c_sdpa, ctx);
-  ops::ConcatHeadsDecodeOp::run(p.concat, p.t_attn, p.t_concat, p.c_concat, ctx);
-  ops::MatmulOp::run(p.out, p.t_concat, wo_, nullptr, p.t_out, p.c_out, ctx);
+  {
+    ProfileScope profile(op(Mode::decode, "qkv_matmul").path);
+    ops::MatmulOp::run(p.qkv, x, wqkv_, spec_.qkv_bias ? &bqkv_ : nullptr, p.t_qkv, p.c_qkv, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "create_heads").path);
+    ops::CreateQkvHeadsDecodeOp::run(p.heads, p.t_qkv, p.t_q, p.t_k, p.t_v, p.c_heads, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "rotary").path);
+    ops::RotaryOp::run_decode(p.rot_q, *rope_, p.t_q, positions, p.t_rq, p.c_rot, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "rotary").path);
+    ops::RotaryOp::run_decode(p.rot_k, *rope_, p.t_k, positions, p.t_rk, p.c_rot, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "kv_cache").path);
+    ops::UpdateCacheOp::run(p.upd_k, p.t_rk, positions, p.t_kc, p.c_kv, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "kv_cache").path);
+    ops::UpdateCacheOp::run(p.upd_v, p.t_v, positions, p.t_vc, p.c_kv, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "sdpa").path);
+    ops::SdpaDecodeOp::run(p.sdpa_dec, p.t_rq, p.t_kc, p.t_vc, positions, p.t_attn, p.c_sdpa, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "concat_heads").path);
+    ops::ConcatHeadsDecodeOp::run(p.concat, p.t_attn, p.t_concat, p.c_concat, ctx);
+  }
+  {
+    ProfileScope profile(op(Mode::decode, "out_matmul").path);
+    ops::MatmulOp::run(p.out, p.t_concat, wo_, nullptr, p.t_out, p.c_out, ctx);
+  }
   return p.t_out;
 }
 

@@ -6,6 +6,7 @@
 #include "ops/matmul/matmul.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/profiler.hpp"
 #include "ttt/thread_pool.hpp"
 
 namespace ttt {
@@ -166,10 +167,22 @@ Tensor& MLP::forward(Mode mode, const Tensor& x) {
   Plan& p = *plans_[static_cast<int>(mode)];
   ops::ExecContext ctx{device(), ThreadPool::global()};
   if (x.shape() == p.ff1.x.shape && x.dtype() == p.ff1.x.dtype && x.layout() == p.ff1.x.layout) {
-    ops::MatmulOp::run(p.ff1, x, w1_, nullptr, p.t1, p.c1, ctx);
-    ops::MatmulOp::run(p.ff3, x, w3_, nullptr, p.t3, p.c3, ctx);
-    ops::BinaryOp::run(p.mul, p.t1, p.t3, p.tm, p.cm, ctx);
-    ops::MatmulOp::run(p.ff2, p.tm, w2_, nullptr, p.t2, p.c2, ctx);
+    {
+      ProfileScope profile(op(mode, "ff1_matmul").path);
+      ops::MatmulOp::run(p.ff1, x, w1_, nullptr, p.t1, p.c1, ctx);
+    }
+    {
+      ProfileScope profile(op(mode, "ff3_matmul").path);
+      ops::MatmulOp::run(p.ff3, x, w3_, nullptr, p.t3, p.c3, ctx);
+    }
+    {
+      ProfileScope profile(op(mode, "swiglu_mul").path);
+      ops::BinaryOp::run(p.mul, p.t1, p.t3, p.tm, p.cm, ctx);
+    }
+    {
+      ProfileScope profile(op(mode, "ff2_matmul").path);
+      ops::MatmulOp::run(p.ff2, p.tm, w2_, nullptr, p.t2, p.c2, ctx);
+    }
     return p.t2;
   }
   // A shorter prompt than compiled for: views of the same buffers (prefill only).
@@ -181,11 +194,23 @@ Tensor& MLP::forward(Mode mode, const Tensor& x) {
   v.ff1.x.dtype = v.ff3.x.dtype = x.dtype();
   v.ff1.x.layout = v.ff3.x.layout = x.layout();
   Tensor t1 = p.t1.view(v.o1.shape), t3 = p.t3.view(v.o3.shape), tm = p.tm.view(v.om.shape);
-  ops::MatmulOp::run(v.ff1, x, w1_, nullptr, t1, v.c1, ctx);
-  ops::MatmulOp::run(v.ff3, x, w3_, nullptr, t3, v.c3, ctx);
-  ops::BinaryOp::run(v.mul, t1, t3, tm, v.cm, ctx);
+  {
+    ProfileScope profile(op(mode, "ff1_matmul").path);
+    ops::MatmulOp::run(v.ff1, x, w1_, nullptr, t1, v.c1, ctx);
+  }
+  {
+    ProfileScope profile(op(mode, "ff3_matmul").path);
+    ops::MatmulOp::run(v.ff3, x, w3_, nullptr, t3, v.c3, ctx);
+  }
+  {
+    ProfileScope profile(op(mode, "swiglu_mul").path);
+    ops::BinaryOp::run(v.mul, t1, t3, tm, v.cm, ctx);
+  }
   p.t2_view = p.t2.view(v.o2.shape);
-  ops::MatmulOp::run(v.ff2, tm, w2_, nullptr, p.t2_view, v.c2, ctx);
+  {
+    ProfileScope profile(op(mode, "ff2_matmul").path);
+    ops::MatmulOp::run(v.ff2, tm, w2_, nullptr, p.t2_view, v.c2, ctx);
+  }
   return p.t2_view;
 }
 

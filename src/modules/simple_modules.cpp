@@ -5,6 +5,7 @@
 #include "ops/norm/norm.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/profiler.hpp"
 #include "ttt/thread_pool.hpp"
 
 namespace ttt {
@@ -114,14 +115,20 @@ Tensor& RMSNorm::forward(Mode mode, const Tensor& x) {
   Plan& p = *plans_[static_cast<int>(mode)];
   ops::ExecContext ctx{device(), ThreadPool::global()};
   if (x.shape() == p.args.input.shape && x.dtype() == p.args.input.dtype && x.layout() == p.args.input.layout) {
-    ops::RmsNormOp::run(p.args, x, &gamma_, p.t_out, p.config, ctx);
+    {
+      ProfileScope profile(op(mode, "rms_norm").path);
+      ops::RmsNormOp::run(p.args, x, &gamma_, p.t_out, p.config, ctx);
+    }
     return p.t_out;
   }
   Plan v = make_plan(mode, x.shape());
   v.args.input.dtype = x.dtype();
   v.args.input.layout = x.layout();
   p.t_view = p.t_out.view(ops::RmsNormOp::output_spec(v.args, v.config).shape);
-  ops::RmsNormOp::run(v.args, x, &gamma_, p.t_view, v.config, ctx);
+  {
+    ProfileScope profile(op(mode, "rms_norm").path);
+    ops::RmsNormOp::run(v.args, x, &gamma_, p.t_view, v.config, ctx);
+  }
   return p.t_view;
 }
 
@@ -213,7 +220,10 @@ Tensor& Embedding::forward_prefill(std::span<const int32_t> ids, int64_t batch) 
   ops::ExecContext ctx{device(), ThreadPool::global()};
   const int64_t seq = static_cast<int64_t>(ids.size()) / batch;
   if (p.args.ids.shape == Shape{batch, seq}) {
-    ops::EmbeddingOp::run(p.args, ids, table_, p.t_out, p.config, ctx);
+    {
+      ProfileScope profile(op(Mode::prefill, "embedding").path);
+      ops::EmbeddingOp::run(p.args, ids, table_, p.t_out, p.config, ctx);
+    }
     return p.t_out;
   }
   TTT_CHECK(batch <= p.args.ids.shape[0] && seq <= p.args.ids.shape[1], ShapeMismatch,
@@ -221,7 +231,10 @@ Tensor& Embedding::forward_prefill(std::span<const int32_t> ids, int64_t batch) 
             p.args.ids.shape[0], p.args.ids.shape[1]);
   Plan v = make_plan(Mode::prefill, batch, seq);
   p.t_view = p.t_out.view(v.out.shape);
-  ops::EmbeddingOp::run(v.args, ids, table_, p.t_view, v.config, ctx);
+  {
+    ProfileScope profile(op(Mode::prefill, "embedding").path);
+    ops::EmbeddingOp::run(v.args, ids, table_, p.t_view, v.config, ctx);
+  }
   return p.t_view;
 }
 
@@ -232,7 +245,10 @@ Tensor& Embedding::forward_decode(std::span<const int32_t> ids) {
   TTT_CHECK(static_cast<int64_t>(ids.size()) == p.args.ids.shape[1], ShapeMismatch,
             "Embedding '{}': decode got {} ids for {} users", path(), ids.size(), p.args.ids.shape[1]);
   ops::ExecContext ctx{device(), ThreadPool::global()};
-  ops::EmbeddingOp::run(p.args, ids, table_, p.t_out, p.config, ctx);
+  {
+    ProfileScope profile(op(Mode::decode, "embedding").path);
+    ops::EmbeddingOp::run(p.args, ids, table_, p.t_out, p.config, ctx);
+  }
   return p.t_out;
 }
 
@@ -320,14 +336,20 @@ Tensor& LMHead::forward(Mode mode, const Tensor& x) {
   Plan& p = *plans_[static_cast<int>(mode)];
   ops::ExecContext ctx{device(), ThreadPool::global()};
   if (x.shape() == p.args.x.shape && x.dtype() == p.args.x.dtype && x.layout() == p.args.x.layout) {
-    ops::MatmulOp::run(p.args, x, weight_, nullptr, p.t_out, p.config, ctx);
+    {
+      ProfileScope profile(op(mode, "lm_head_matmul").path);
+      ops::MatmulOp::run(p.args, x, weight_, nullptr, p.t_out, p.config, ctx);
+    }
     return p.t_out;
   }
   Plan v = make_plan(mode, x.shape());
   v.args.x.dtype = x.dtype();
   v.args.x.layout = x.layout();
   p.t_view = p.t_out.view(ops::MatmulOp::output_spec(v.args, v.config).shape);
-  ops::MatmulOp::run(v.args, x, weight_, nullptr, p.t_view, v.config, ctx);
+  {
+    ProfileScope profile(op(mode, "lm_head_matmul").path);
+    ops::MatmulOp::run(v.args, x, weight_, nullptr, p.t_view, v.config, ctx);
+  }
   return p.t_view;
 }
 

@@ -6,6 +6,7 @@
 #include "ops/slice/slice.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/profiler.hpp"
 #include "ttt/thread_pool.hpp"
 
 namespace ttt {
@@ -125,13 +126,19 @@ Tensor& DecoderLayer::forward_prefill(const Tensor& x, int64_t first_user) {
   use.attn_add.a.layout = x.layout();
   use.attn_add.b.dtype = a.dtype();
   use.attn_add.b.layout = a.layout();
-  ops::BinaryOp::run(use.attn_add, x, a, r1, use.c_attn_add, ctx);
+  {
+    ProfileScope profile(op(Mode::prefill, "attention_residual").path);
+    ops::BinaryOp::run(use.attn_add, x, a, r1, use.c_attn_add, ctx);
+  }
   const Tensor& h2 = mlp_norm_->forward_prefill(r1);
   const Tensor& m = mlp_->forward_prefill(h2);
   Tensor& r2 = full ? p.t_mlp_add : (p.v_mlp_add = p.t_mlp_add.view(v.o_mlp_add.shape));
   use.mlp_add.b.dtype = m.dtype();
   use.mlp_add.b.layout = m.layout();
-  ops::BinaryOp::run(use.mlp_add, r1, m, r2, use.c_mlp_add, ctx);
+  {
+    ProfileScope profile(op(Mode::prefill, "mlp_residual").path);
+    ops::BinaryOp::run(use.mlp_add, r1, m, r2, use.c_mlp_add, ctx);
+  }
   return r2;
 }
 
@@ -141,10 +148,16 @@ Tensor& DecoderLayer::forward_decode(const Tensor& x, Positions positions) {
   ops::ExecContext ctx{device(), ThreadPool::global()};
   const Tensor& h1 = attention_norm_->forward_decode(x);
   const Tensor& a = attention_->forward_decode(h1, positions);
-  ops::BinaryOp::run(p.attn_add, x, a, p.t_attn_add, p.c_attn_add, ctx);
+  {
+    ProfileScope profile(op(Mode::decode, "attention_residual").path);
+    ops::BinaryOp::run(p.attn_add, x, a, p.t_attn_add, p.c_attn_add, ctx);
+  }
   const Tensor& h2 = mlp_norm_->forward_decode(p.t_attn_add);
   const Tensor& m = mlp_->forward_decode(h2);
-  ops::BinaryOp::run(p.mlp_add, p.t_attn_add, m, p.t_mlp_add, p.c_mlp_add, ctx);
+  {
+    ProfileScope profile(op(Mode::decode, "mlp_residual").path);
+    ops::BinaryOp::run(p.mlp_add, p.t_attn_add, m, p.t_mlp_add, p.c_mlp_add, ctx);
+  }
   return p.t_mlp_add;
 }
 
@@ -238,7 +251,10 @@ Tensor& Transformer::forward_prefill(std::span<const int32_t> ids, int64_t batch
   last_rows_.assign(static_cast<std::size_t>(batch), static_cast<int32_t>(seq - 1));
   ops::SelectRowsArgs args{normed.spec()};
   Tensor rows = p.t_select.view(Shape{batch, 1, spec_.embedding.dim});
-  ops::SelectRowsOp::run(args, normed, last_rows_, rows, p.c_select, ctx);
+  {
+    ProfileScope profile(op(Mode::prefill, "select_rows").path);
+    ops::SelectRowsOp::run(args, normed, last_rows_, rows, p.c_select, ctx);
+  }
   return lm_head_->forward_prefill(rows);
 }
 
