@@ -14,7 +14,7 @@ void tryit(const char* what, ModuleHardwareConfig hw) {
   } catch (const std::exception& e) { fmt::print("{}\n", e.what()); }
 }
 OpConfig qkv(TensorMemoryLayout l, std::optional<ShardSpec> s, DataType dt = DataType::FLOAT32) {
-  return OpConfig{.op_name = "qkv_matmul", .memory_config = {l, BufferType::L1, s}, .dtype = dt};
+  return OpConfig{.op_name = "qkv_matmul", .memory_config = {l, BufferType::L1, s}, .dtype = dt, .weights_dtype = std::nullopt};
 }
 int main() {
   ModuleHardwareConfig hw("ttnn:n150");
@@ -25,7 +25,7 @@ int main() {
   tryit("hs 4 cores fp32", hw);
   hw.op_configs["qkv_matmul"] = qkv(TensorMemoryLayout::HEIGHT_SHARDED, ShardSpec{CoreGrid{4,1}, {32, 12288}}, DataType::BFLOAT16);
   tryit("hs 4 cores bf16", hw);
-  hw.op_configs["create_heads"] = OpConfig{.op_name = "create_heads", .dtype = DataType::FLOAT32};
+  hw.op_configs["create_heads"] = OpConfig{.op_name = "create_heads", .dtype = DataType::FLOAT32, .weights_dtype = std::nullopt};
   hw.op_configs["qkv_matmul"] = qkv(TensorMemoryLayout::HEIGHT_SHARDED, ShardSpec{CoreGrid{4,1}, {32, 12288}});
   tryit("hs fp32 + heads fp32", hw);
   hw.op_configs.erase("qkv_matmul");

@@ -199,7 +199,8 @@ OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mod
         sd.k_chunk_size = s.seq >= 2048 ? 512 : 64;
       } else {
         sd.q_chunk_size = 32;
-        sd.k_chunk_size = 256;
+        // sdpa_decode needs a k chunk that divides the cache length: up to 256 (8 tiles).
+        sd.k_chunk_size = static_cast<int>(kTileSize * largest_divisor_at_most(tiles(s.kv_seq), 8));
       }
       c.kernel_config = sd;
       why = fmt::format("{} attention chunks q {} k {}; {} for its matmuls", to_string(mode), sd.q_chunk_size,
