@@ -421,7 +421,9 @@ TEST(WeightCacheConcurrency, ProcessesBuildingTheSameWeightLeaveOneValidFile) {
         TensorCacheManager m(device, config_in(tmp.path()));
         int calls = 0;
         const Tensor t = m.cache_weight(w.key(*device), [&] { return w.convert(&calls); });
-        code = bytes_of(t) == expected && calls == 1 ? 0 : 2;
+        // A child that starts after the other has renamed its file into place hits
+        // the cache instead of converting: either way it must see the right bytes.
+        code = bytes_of(t) == expected && calls <= 1 ? 0 : 2;
       } catch (...) {
         code = 3;
       }
