@@ -1,7 +1,10 @@
 // Host bandwidth of the element-wise and norm ops on `cpu`. These ops stream their
 // operands once, so the figure of merit is GB/s (bytes read + written per second), to be
 // compared with the machine's read bandwidth (DESIGN.md: ~42 GB/s on one thread, ~76 on
-// two). Arguments: threads (0 = all), ISA level (0 scalar, 1 AVX2, 2 AVX-512).
+// two). A 512x2048 fp32 tensor (4 MiB) stays in a 32 MiB L3 across iterations, so its
+// figure is cache bandwidth; 4096x4096 and the 512x8192 operands (16 MiB each, three of
+// them) stream from DRAM. Arguments: threads (0 = all), ISA level (0 scalar, 1 AVX2,
+// 2 AVX-512).
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -47,15 +50,15 @@ class IsaScope {
   IsaLevel saved_;
 };
 
-void rms_norm(benchmark::State& state, DataType dtype) {
+void rms_norm(benchmark::State& state, DataType dtype, int64_t rows, int64_t cols) {
   IsaScope isa(state.range(1));
   if (!isa.honoured(state.range(1))) {
     state.SkipWithError("ISA not available on this host");
     return;
   }
-  const Shape shape{512, 2048};
+  const Shape shape{rows, cols};
   const Tensor x = random_tensor(shape, dtype, 1);
-  const Tensor g = random_tensor(Shape{2048}, dtype, 2);
+  const Tensor g = random_tensor(Shape{cols}, dtype, 2);
   const ops::RmsNormArgs args{x.spec(), g.spec(), 1e-5f};
   const OpConfig cfg = config(dtype);
   ops::RmsNormOp::validate(args, cfg, cpu().spec());
@@ -116,8 +119,10 @@ void args(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
 }
 
-BENCHMARK_CAPTURE(rms_norm, f32_512x2048, DataType::FLOAT32)->Apply(args);
-BENCHMARK_CAPTURE(rms_norm, bf16_512x2048, DataType::BFLOAT16)->Apply(args);
+BENCHMARK_CAPTURE(rms_norm, f32_512x2048, DataType::FLOAT32, 512, 2048)->Apply(args);
+BENCHMARK_CAPTURE(rms_norm, bf16_512x2048, DataType::BFLOAT16, 512, 2048)->Apply(args);
+// 64 MiB in and out: larger than the last-level cache, so DRAM-bound.
+BENCHMARK_CAPTURE(rms_norm, f32_4096x4096, DataType::FLOAT32, 4096, 4096)->Apply(args);
 BENCHMARK_CAPTURE(binary, silu_mul_f32_512x8192, DataType::FLOAT32, ops::BinaryOpType::MUL, UnaryActivation::SILU)
     ->Apply(args);
 BENCHMARK_CAPTURE(binary, silu_mul_bf16_512x8192, DataType::BFLOAT16, ops::BinaryOpType::MUL, UnaryActivation::SILU)

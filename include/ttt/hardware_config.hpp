@@ -37,6 +37,23 @@ struct OpOverride {
   int line = 0;
 };
 
+// The batch and sequence sizes a module resolves and validates its configs for: at
+// construction ModuleHardwareConfig::shapes (nominal unless set), at compile the real ones.
+struct ModuleShapes {
+  int64_t prefill_batch = 1;
+  int64_t prefill_seq = 128;
+  int64_t decode_batch = 1;
+  int64_t cache_len = 128;  // keys attended in decode
+  bool operator==(const ModuleShapes&) const = default;
+  template <typename Self, typename V>
+  static void visit_fields(Self& s, V&& v) {
+    v("prefill_batch", s.prefill_batch);
+    v("prefill_seq", s.prefill_seq);
+    v("decode_batch", s.decode_batch);
+    v("cache_len", s.cache_len);
+  }
+};
+
 struct ModuleHardwareConfig {
   std::string device;  // empty: the device of the module it configures
   OptimizationTarget optimization_target = OptimizationTarget::balanced;
@@ -49,6 +66,9 @@ struct ModuleHardwareConfig {
   std::optional<DataType> weight_cache_dtype;
   CachePolicy activation_cache_policy = CachePolicy::auto_;
   std::optional<std::string> cache_dir;  // weight cache directory; unset: $XDG_CACHE_HOME/ttt or ~/.cache/ttt
+  // Shapes the configs are validated for at construction (a config valid only for the
+  // real shapes, such as an SDPA chunk of a long cache, needs them); compile() re-resolves.
+  ModuleShapes shapes;
 
   ModuleHardwareConfig() = default;
   explicit ModuleHardwareConfig(std::string device_name) : device(std::move(device_name)) {}
@@ -60,6 +80,7 @@ struct ModuleHardwareConfig {
   //   optimization_target: latency
   //   weight_cache_dtype: BFLOAT8_B          (optional)
   //   activation_cache_policy: auto          (optional)
+  //   shapes: {prefill_batch: 1, prefill_seq: 2048, decode_batch: 32, cache_len: 4096}   (optional)
   //   ops:
   //     qkv_matmul: {precision: high, memory: L1}
   //     layers.0-3.mlp.ff1_matmul: {weights_dtype: BFLOAT4_B, compute_kernel_config: {math_fidelity: LoFi}}

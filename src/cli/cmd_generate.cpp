@@ -29,11 +29,19 @@ struct GenerateArgs {
 int run_generate(const GenerateArgs& a) {
   std::vector<std::string> prompts = a.prompts;
   if (!a.prompts_file.empty()) {
-    std::ifstream in(a.prompts_file);
+    std::ifstream in(a.prompts_file, std::ios::binary);
     TTT_CHECK(in.good(), Io, "cannot read --prompts-file '{}'", a.prompts_file);
+    // One prompt per line; CRLF line ends are accepted and blank lines skipped.
     std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) prompts.push_back(line);
+    int64_t found = 0;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      prompts.push_back(line);
+      ++found;
+    }
+    TTT_CHECK(found > 0, InvalidConfig, "--prompts-file '{}' holds no prompt (one per line, blank lines skipped)",
+              a.prompts_file);
   }
   TTT_CHECK(!prompts.empty(), InvalidConfig, "no prompt: pass --prompt TEXT (repeatable) or --prompts-file FILE");
 
@@ -52,18 +60,23 @@ int run_generate(const GenerateArgs& a) {
   params.sampling.top_k = a.top_k;
   params.sampling.seed = a.seed;
 
+  // One user streams its text as it comes; the prompt is echoed with the first token, so
+  // an error while compiling is not glued to it.
   const bool single = prompts.size() == 1;
-  if (single) {
-    fmt::print("{}", prompts[0]);
-    std::fflush(stdout);
-  }
+  bool echoed = false;
+  const auto echo_prompt = [&] {
+    if (!echoed) fmt::print("{}", prompts[0]);
+    echoed = true;
+  };
   const auto outputs = gen.generate(prompts, params, [&](int64_t, int32_t, const std::string& piece) {
     if (single) {
+      echo_prompt();
       fmt::print("{}", piece);
       std::fflush(stdout);
     }
   });
   if (single) {
+    echo_prompt();
     fmt::print("\n");
   } else {
     for (std::size_t u = 0; u < outputs.size(); ++u)

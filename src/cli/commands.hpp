@@ -15,5 +15,6 @@ void add_devices_command(CLI::App& app, Runner& runner);
 void add_generate_command(CLI::App& app, Runner& runner);
 void add_cache_command(CLI::App& app, Runner& runner);
 void add_bench_command(CLI::App& app, Runner& runner);
+void add_config_command(CLI::App& app, Runner& runner);
 
 }  // namespace ttt::cli

@@ -94,7 +94,7 @@ ModuleHardwareConfig ModuleHardwareConfig::from_yaml_string(const std::string& t
   ModuleHardwareConfig cfg(std::move(device));
   if (root.IsNull()) return cfg;
   YamlContext ctx{file, ""};
-  if (!root.IsMap()) yaml_fail(ctx, root, "expected a mapping with keys optimization_target, weight_cache_dtype, activation_cache_policy, cache_dir, ops");
+  if (!root.IsMap()) yaml_fail(ctx, root, "expected a mapping with keys optimization_target, weight_cache_dtype, activation_cache_policy, cache_dir, shapes, device, ops");
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     YamlContext sub{file, key};
@@ -106,6 +106,8 @@ ModuleHardwareConfig ModuleHardwareConfig::from_yaml_string(const std::string& t
       merge_yaml(kv.second, cfg.activation_cache_policy, sub);
     } else if (key == "cache_dir") {
       merge_yaml(kv.second, cfg.cache_dir, sub);
+    } else if (key == "shapes") {
+      merge_yaml(kv.second, cfg.shapes, sub);
     } else if (key == "device") {
       merge_yaml(kv.second, cfg.device, sub);
     } else if (key == "ops") {
@@ -120,7 +122,7 @@ ModuleHardwareConfig ModuleHardwareConfig::from_yaml_string(const std::string& t
     } else {
       yaml_fail(sub, kv.first,
                 fmt::format("unknown key '{}'; accepted: optimization_target, weight_cache_dtype, "
-                            "activation_cache_policy, cache_dir, device, ops",
+                            "activation_cache_policy, cache_dir, shapes, device, ops",
                             key));
     }
   }

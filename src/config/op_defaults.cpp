@@ -216,11 +216,12 @@ OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mod
       why = "element-wise: bf16 tiles";
       break;
   }
-  // sdpa_decode reads q (the rotary output) from DRAM or height-sharded L1 only: it stays in DRAM.
   if (s.kind != OpKind::matmul && s.kind != OpKind::kv_cache && s.kind != OpKind::embedding &&
       s.kind != OpKind::rotary && mode == Mode::decode && !keep_in_dram) {
     c.memory_config = kL1Interleaved;
     why += "; decode activations in L1";
+  } else if (s.kind == OpKind::rotary && mode == Mode::decode) {
+    why += "; output in DRAM (sdpa_decode reads q from DRAM or height-sharded L1)";
   }
   if (rule) *rule = why;
   return c;

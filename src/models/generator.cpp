@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <fstream>
 
+#include <fmt/format.h>
+
+#include "ttt/dtype.hpp"
 #include "ttt/error.hpp"
 #include "ttt/formats.hpp"
 #include "ttt/models/model_config.hpp"
@@ -17,6 +20,56 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Every tensor the spec needs is present with the shape config.json implies. Only
+// headers are read; a checkpoint that disagrees with its config is reported here, naming
+// the safetensors file, the tensor and the config fields, before anything is converted.
+void check_checkpoint(const ModelConfig& config, const WeightSource& w) {
+  const TransformerSpec& spec = config.spec;
+  const AttentionSpec& a = spec.layer.attention;
+  const int64_t hid = a.hidden_dim, qs = a.q_size(), kvs = a.kv_size(), inter = spec.layer.mlp.intermediate_dim;
+  const int64_t vocab = spec.embedding.vocab_size;
+  const std::string cfg = config.file.string();
+  const auto need = [&](const std::string& name, Shape want, std::string_view fields) {
+    TTT_CHECK(w.has(name), ModelFormat, "{}: missing tensor '{}'; {} ({}) needs it with shape {}", w.describe(), name,
+              cfg, fields, want.str());
+    const Shape got = w.shape(name);
+    TTT_CHECK(got == want, ModelFormat, "{}: tensor '{}' has field 'shape' {}, but {} ({}) needs {}", w.describe(name),
+              name, got.str(), cfg, fields, want.str());
+  };
+  const std::string q = fmt::format("num_attention_heads {} x head_dim {}", a.num_heads, a.head_size());
+  const std::string kv = fmt::format("num_key_value_heads {} x head_dim {}", a.kv_heads(), a.head_size());
+  const std::string h = fmt::format("hidden_size {}", hid);
+  const std::string i = fmt::format("intermediate_size {}", inter);
+  const std::string v = fmt::format("vocab_size {}", vocab);
+  need("model.embed_tokens.weight", Shape{vocab, hid}, v + ", " + h);
+  need("model.norm.weight", Shape{hid}, h);
+  if (!spec.lm_head.tied_to_embedding)
+    need("lm_head.weight", Shape{vocab, hid}, v + ", " + h + ", tie_word_embeddings false");
+  for (int64_t l = 0; l < spec.num_layers; ++l) {
+    const std::string p = fmt::format("model.layers.{}.", l);
+    need(p + "input_layernorm.weight", Shape{hid}, h);
+    need(p + "post_attention_layernorm.weight", Shape{hid}, h);
+    need(p + "self_attn.q_proj.weight", Shape{qs, hid}, q + ", " + h);
+    need(p + "self_attn.k_proj.weight", Shape{kvs, hid}, kv + ", " + h);
+    need(p + "self_attn.v_proj.weight", Shape{kvs, hid}, kv + ", " + h);
+    need(p + "self_attn.o_proj.weight", Shape{hid, qs}, h + ", " + q);
+    if (a.qkv_bias) {
+      need(p + "self_attn.q_proj.bias", Shape{qs}, q + ", attention bias");
+      need(p + "self_attn.k_proj.bias", Shape{kvs}, kv + ", attention bias");
+      need(p + "self_attn.v_proj.bias", Shape{kvs}, kv + ", attention bias");
+    }
+    if (w.has(p + "self_attn.o_proj.bias")) need(p + "self_attn.o_proj.bias", Shape{hid}, h);
+    need(p + "mlp.gate_proj.weight", Shape{inter, hid}, i + ", " + h);
+    need(p + "mlp.up_proj.weight", Shape{inter, hid}, i + ", " + h);
+    need(p + "mlp.down_proj.weight", Shape{hid, inter}, h + ", " + i);
+    if (spec.layer.mlp.bias) {
+      need(p + "mlp.gate_proj.bias", Shape{inter}, i + ", mlp_bias");
+      need(p + "mlp.up_proj.bias", Shape{inter}, i + ", mlp_bias");
+      need(p + "mlp.down_proj.bias", Shape{hid}, h + ", mlp_bias");
+    }
+  }
+}
 
 }  // namespace
 
@@ -64,6 +117,7 @@ Generator::Generator(GeneratorOptions options) : options_(std::move(options)) {
             "{}: the tokenizer has {} tokens but config.json's vocab_size is {}", options_.model_dir.string(),
             tokenizer_->vocab_size(), spec_.embedding.vocab_size);
   weights_ = std::make_shared<SafetensorsWeights>(SafetensorsWeights::open(options_.model_dir));
+  check_checkpoint(config, *weights_);
   device_ = Device::open(options_.device);
   ModuleHardwareConfig hw = options_.hw;
   if (hw.device.empty()) hw.device = device_->name();
@@ -85,6 +139,7 @@ Generator::Generator(GeneratorOptions options) : options_(std::move(options)) {
     stats_.warm_cache = cs.misses == 0 && cs.hits > 0;
   }
   stats_.load_s = seconds_since(t0);
+  stats_.peak_rss_bytes = peak_rss_bytes();
 }
 
 Generator::~Generator() = default;
@@ -112,10 +167,14 @@ std::vector<std::vector<int32_t>> Generator::generate_ids(const std::vector<std:
     longest = std::max<int64_t>(longest, static_cast<int64_t>(p.size()));
   }
   const int64_t needed = longest + params.max_tokens;
-  const int64_t max_len = options_.max_seq_len > 0 ? options_.max_seq_len : needed;
+  // A KV cache a whole number of tiles long: ttnn's decode attention reads it in chunks
+  // of 32 positions; the rows past `needed` are never attended to.
+  const int64_t max_len = options_.max_seq_len > 0 ? options_.max_seq_len : round_up(needed, kTileSize);
   TTT_CHECK(needed <= spec_.layer.attention.max_seq_len, InvalidConfig,
-            "generate: prompt ({} tokens) plus max_tokens ({}) needs {} positions; the model supports {}", longest,
-            params.max_tokens, needed, spec_.layer.attention.max_seq_len);
+            "generate: prompt ({} tokens) plus max_tokens ({}) needs {} positions, but {} allows {} "
+            "(max_position_embeddings); use at most {} max_tokens",
+            longest, params.max_tokens, needed, (options_.model_dir / "config.json").string(),
+            spec_.layer.attention.max_seq_len, std::max<int64_t>(0, spec_.layer.attention.max_seq_len - longest));
   TTT_CHECK(needed <= max_len, InvalidConfig, "generate: {} positions needed but the KV cache holds {}", needed, max_len);
 
   model_->compile_decode(DecodeShape{users, max_len});

@@ -85,7 +85,7 @@ MultiHeadAttention::MultiHeadAttention(AttentionSpec spec, std::shared_ptr<Devic
       reference_(std::move(reference)),
       loader_(loader ? std::move(loader) : WeightLoader(convert_weight)) {
   spec_.validate();
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 
 MultiHeadAttention::MultiHeadAttention(AttentionSpec spec, std::string_view device, ModuleHardwareConfig hw,
@@ -98,7 +98,7 @@ std::vector<std::pair<std::string, OpShape>> MultiHeadAttention::describe_ops(Mo
   const bool pre = mode == Mode::prefill;
   const int64_t batch = pre ? s.prefill_batch : s.decode_batch;
   const int64_t seq = pre ? s.prefill_seq : 1;
-  const int64_t rows = batch * seq;
+  const int64_t rows = pre ? prefill_matmul_rows(batch, seq, device().spec()) : batch;
   const int64_t h = spec_.hidden_dim, hd = spec_.head_size(), nh = spec_.num_heads, nkv = spec_.kv_heads();
   OpShape attn{OpKind::sdpa, TensorGroup::KV_CACHE};
   attn.heads = nh, attn.kv_heads = nkv, attn.head_dim = hd, attn.seq = seq, attn.batch = batch;

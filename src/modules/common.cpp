@@ -59,6 +59,10 @@ Layout weight_layout(DataType dtype, const DeviceSpec& device) {
   return Layout::ROW_MAJOR;
 }
 
+int64_t prefill_matmul_rows(int64_t batch, int64_t seq, const DeviceSpec& device) {
+  return batch * (device.is_ttnn() ? round_up(seq, kTileSize) : seq);
+}
+
 TensorSpec activation_spec(std::string name, Shape shape, const DeviceSpec& device) {
   if (device.is_ttnn()) return TensorSpec{std::move(name), shape, DataType::BFLOAT16, Layout::TILE, {}};
   return TensorSpec{std::move(name), shape, DataType::FLOAT32, Layout::ROW_MAJOR, {}};

@@ -51,13 +51,14 @@ MLP::MLP(MLPSpec spec, std::shared_ptr<Device> device, ModuleHardwareConfig hw,
   spec_.validate();
   TTT_CHECK(spec_.gated, Unsupported, "MLP '{}': only gated (SwiGLU) MLPs are implemented; got gated = false", this->path());
   TTT_CHECK(!spec_.bias, Unsupported, "MLP '{}': MLP biases are not implemented", this->path());
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 
 MLP::~MLP() = default;
 
 std::vector<std::pair<std::string, OpShape>> MLP::describe_ops(Mode mode, const ModuleShapes& s) const {
-  const int64_t rows = mode == Mode::prefill ? s.prefill_batch * s.prefill_seq : s.decode_batch;
+  const int64_t rows =
+      mode == Mode::prefill ? prefill_matmul_rows(s.prefill_batch, s.prefill_seq, device().spec()) : s.decode_batch;
   const int64_t h = spec_.hidden_dim, f = spec_.intermediate_dim;
   OpShape up{OpKind::matmul, TensorGroup::FF1_FF3, rows, h, f};
   OpShape down{OpKind::matmul, TensorGroup::FF2, rows, f, h};

@@ -1,6 +1,7 @@
 #include "ttt/modules/module.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -89,6 +90,30 @@ void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& sha
 
 thread_local int g_child_depth = 0;
 
+// The override keys apply_hardware_configs checks against the tree's op names: all of
+// them when a tree is built; in override_op_config only the new key (a child shares its
+// tree's configuration, keys for its siblings included); none when compiling.
+struct NameCheck {
+  bool all = true;
+  const std::string* only = nullptr;
+};
+thread_local NameCheck g_name_check;
+
+class NameCheckScope {
+ public:
+  explicit NameCheckScope(const std::string* only) : saved_(g_name_check) { g_name_check = {false, only}; }
+  ~NameCheckScope() { g_name_check = saved_; }
+  NameCheckScope(const NameCheckScope&) = delete;
+  NameCheckScope& operator=(const NameCheckScope&) = delete;
+
+ private:
+  NameCheck saved_;
+};
+
+bool name_checked(const std::string& key) {
+  return g_name_check.all || (g_name_check.only != nullptr && key == *g_name_check.only);
+}
+
 }  // namespace
 
 Module::ChildScope::ChildScope() { ++g_child_depth; }
@@ -156,6 +181,9 @@ Module::Module(std::string path, std::shared_ptr<Device> device, ModuleHardwareC
   TTT_CHECK(hw_.device == device_->name(), InvalidConfig,
             "module '{}': hardware config is for device '{}' but the module runs on '{}'", path_, hw_.device,
             device_->name());
+  const ModuleShapes& s = hw_.shapes;
+  TTT_CHECK(s.prefill_batch > 0 && s.prefill_seq > 0 && s.decode_batch > 0 && s.cache_len > 0, InvalidConfig,
+            "module '{}': hardware config shapes must be positive; found {}", path_, fields_str(s));
 }
 
 std::string Module::child_path(std::string_view name) const {
@@ -191,7 +219,19 @@ void Module::resolve_tree(const ModuleShapes& shapes) {
 }
 
 void Module::check_tree(const ModuleShapes& shapes, ValidationReport& report) {
-  for (Mode mode : enum_values<Mode>()) check_ops(mode, shapes, resolved_[static_cast<int>(mode)], report);
+  for (Mode mode : enum_values<Mode>()) {
+    auto& ops = resolved_[static_cast<int>(mode)];
+    ValidationReport local;
+    check_ops(mode, shapes, ops, local);
+    // Each problem says its mode and, for an override, where the config came from.
+    for (const std::string& line : local.lines()) {
+      std::string from;
+      for (const auto& r : ops)
+        if (r.source != ConfigSource::module_default && line.rfind(r.path + ":", 0) == 0)
+          from = fmt::format("; config from {}", r.rule);
+      report.add_line(fmt::format("{} [{}{}]", line, to_string(mode), from));
+    }
+  }
   for (Module* c : children_) c->check_tree(shapes, report);
 }
 
@@ -207,29 +247,46 @@ void Module::set_hw_tree(const ModuleHardwareConfig& hw) {
 
 void Module::apply_hardware_configs(const ModuleShapes& shapes) {
   shapes_ = shapes;
+  // Built as a parent's child: the parent resolves, validates and applies the whole
+  // tree once it is complete, so one error lists every problem of the tree.
+  if (g_child_depth > 0) return;
   resolve_tree(shapes);
   // Every override, in code or YAML, must name an op of this tree.
   ValidationReport report;
   std::vector<std::string> names;
-  for (Mode mode : enum_values<Mode>())
-    for (const auto& r : all_ops(mode))
+  const std::vector<ResolvedOp> pre = all_ops(Mode::prefill), dec = all_ops(Mode::decode);
+  for (const auto* ops : {&pre, &dec})
+    for (const auto& r : *ops)
       if (std::find(names.begin(), names.end(), r.name) == names.end()) names.push_back(r.name);
   auto matches_any = [&](const std::string& key) {
-    for (Mode mode : enum_values<Mode>())
-      for (const auto& r : all_ops(mode))
-        if (match_op_path(key, r.path, mode) >= 0) return true;
+    for (const auto& r : pre)
+      if (match_op_path(key, r.path, Mode::prefill) >= 0) return true;
+    for (const auto& r : dec)
+      if (match_op_path(key, r.path, Mode::decode) >= 0) return true;
     return false;
   };
-  const bool check_names = g_child_depth == 0;
   for (const auto& ov : hw_.yaml_overrides)
-    if (check_names && !matches_any(ov.key))
+    if (name_checked(ov.key) && !matches_any(ov.key))
       report.add(path_, ov.key,
                  fmt::format("{}:{}: unknown op 'ops.{}'; accepted op names: {}", ov.file, ov.line, ov.key,
                              fmt::join(names, ", ")));
   for (const auto& [key, cfg] : hw_.op_configs)
-    if (check_names && !matches_any(key))
+    if (name_checked(key) && !matches_any(key))
       report.add(path_, key, fmt::format("op_configs[\"{}\"]: unknown op; accepted op names: {}", key,
                                          fmt::join(names, ", ")));
+  // One copy of an op's weights serves both modes: checked here, so that a tree built
+  // without weights (`ttt config validate`) reports it too.
+  std::map<std::string, const ResolvedOp*> prefill_ops;
+  for (const auto& r : pre) prefill_ops[r.path] = &r;
+  for (const auto& d : dec) {
+    const auto it = prefill_ops.find(d.path);
+    const bool weights = d.shape.kind == OpKind::matmul || d.shape.kind == OpKind::embedding ||
+                         d.shape.kind == OpKind::rms_norm;
+    if (weights && it != prefill_ops.end() && it->second->config.weights_dtype != d.config.weights_dtype)
+      report.add_line(fmt::format("{}: weights_dtype is {} in prefill but {} in decode; one copy of the weights "
+                                  "serves both modes, so set it for both (a key without the mode prefix)",
+                                  d.path, field_str(it->second->config.weights_dtype), field_str(d.config.weights_dtype)));
+  }
   check_tree(shapes, report);
   report.throw_if_any(fmt::format("module '{}' on {}", path_.empty() ? "<root>" : path_, device_->name()));
   applied_tree();
@@ -242,12 +299,56 @@ void Module::override_op_config(std::string_view op, OpConfig cfg) {
   std::string key(op);
   if (!path_.empty() && key.rfind(path_ + ".", 0) != 0 && key.find('.') != std::string::npos) key = path_ + "." + key;
   next.op_configs[key] = std::move(cfg);
+  // Compiled plans and buffers were made for the previous configs. The compiled root
+  // makes them again (decode first: prefill plans write its caches; a KV cache starts
+  // empty); a child of a compiled tree is marked uncompiled, and its forwards ask for
+  // the root's compile.
+  const bool was_compiled[2] = {compiled_[0], compiled_[1]};
+  auto recompile = [&] {
+    for (Mode mode : {Mode::decode, Mode::prefill}) {
+      const int m = static_cast<int>(mode);
+      if (!was_compiled[m]) continue;
+      if (own_arena_[m]) compile_tree(mode, shapes_);
+      else set_arena_tree(mode, nullptr, false);
+    }
+  };
   set_hw_tree(next);
+  NameCheckScope names(&key);
+  bool applied = false;
   try {
     apply_hardware_configs(shapes_);
+    applied = true;
+    recompile();
   } catch (...) {
     set_hw_tree(previous);
+    if (applied) {
+      // Valid but not placeable (compile failed): back to the previous, compiled state.
+      apply_hardware_configs(shapes_);
+      recompile();
+    } else {
+      resolve_tree(shapes_);
+      ValidationReport unused;  // the previous configs were valid; this refills costs and bytes
+      check_tree(shapes_, unused);
+    }
+    throw;
+  }
+}
+
+void Module::resolve_configs(const ModuleShapes& shapes) {
+  TTT_CHECK(!compiled(Mode::prefill) && !compiled(Mode::decode), InvalidConfig,
+            "module '{}' is compiled: compile() and compile_decode() resolve for their own shapes",
+            path_.empty() ? "<root>" : path_);
+  TTT_CHECK(shapes.prefill_batch > 0 && shapes.prefill_seq > 0 && shapes.decode_batch > 0 && shapes.cache_len > 0,
+            InvalidConfig, "resolve_configs: batch and sequence sizes must be positive (prefill {} x {}, decode {} x {})",
+            shapes.prefill_batch, shapes.prefill_seq, shapes.decode_batch, shapes.cache_len);
+  const ModuleShapes previous = shapes_;
+  try {
+    apply_hardware_configs(shapes);
+  } catch (...) {
+    shapes_ = previous;
     resolve_tree(shapes_);
+    ValidationReport unused;
+    check_tree(shapes_, unused);
     throw;
   }
 }
@@ -268,10 +369,17 @@ void Module::set_arena_tree(Mode mode, ActivationArena* arena, bool compiled) {
 void Module::compile_tree(Mode mode, const ModuleShapes& shapes) {
   const int m = static_cast<int>(mode);
   // Re-resolve with the real shapes: program configs depend on rows and lengths.
-  apply_hardware_configs(shapes);
+  {
+    NameCheckScope names(nullptr);
+    apply_hardware_configs(shapes);
+  }
   if (own_arena_[m]) own_arena_[m]->reset();
   set_arena_tree(mode, nullptr, false);
-  auto arena = std::make_shared<ActivationArena>(device_ptr(), hw_.activation_cache_policy,
+  // Modules bind every buffer once, here: under `auto` a buffer that does not fit is an
+  // OutOfMemory error naming it now, not a per-call fallback the forwards never take.
+  const CachePolicy policy =
+      hw_.activation_cache_policy == CachePolicy::auto_ ? CachePolicy::always : hw_.activation_cache_policy;
+  auto arena = std::make_shared<ActivationArena>(device_ptr(), policy,
                                                  fmt::format("{}:{}", path_.empty() ? "model" : path_, to_string(mode)));
   std::vector<Module*> stack{this};
   while (!stack.empty()) {
@@ -308,11 +416,15 @@ void Module::compile_decode(const DecodeShape& shape) {
   s.decode_batch = shape.batch;
   s.cache_len = shape.max_seq_len;
   // Until prefill is compiled its sizes are nominal: keep them within the cache.
-  if (!compiled(Mode::prefill)) {
+  const bool prefill_compiled = compiled(Mode::prefill);
+  if (!prefill_compiled) {
     s.prefill_seq = std::min(s.prefill_seq, shape.max_seq_len);
     s.prefill_batch = std::min(s.prefill_batch, shape.batch);
   }
   compile_tree(Mode::decode, s);
+  // The prefill plans write the caches made here (their shapes, the rotary length):
+  // a prefill compiled before is compiled again against them.
+  if (prefill_compiled) compile_tree(Mode::prefill, s);
 }
 
 }  // namespace ttt

@@ -51,7 +51,7 @@ RMSNorm::RMSNorm(RMSNormSpec spec, std::shared_ptr<Device> device, ModuleHardwar
       reference_(std::move(reference)),
       loader_(loader ? std::move(loader) : WeightLoader(convert_weight)) {
   spec_.validate();
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 RMSNorm::~RMSNorm() = default;
 
@@ -153,7 +153,7 @@ Embedding::Embedding(EmbeddingSpec spec, std::shared_ptr<Device> device, ModuleH
       reference_(std::move(reference)),
       loader_(loader ? std::move(loader) : WeightLoader(convert_weight)) {
   spec_.validate();
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 Embedding::~Embedding() = default;
 
@@ -270,13 +270,13 @@ LMHead::LMHead(LMHeadSpec spec, std::shared_ptr<Device> device, ModuleHardwareCo
       reference_(std::move(reference)),
       loader_(loader ? std::move(loader) : WeightLoader(convert_weight)) {
   spec_.validate();
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 LMHead::~LMHead() = default;
 
 std::vector<std::pair<std::string, OpShape>> LMHead::describe_ops(Mode mode, const ModuleShapes& s) const {
   // Prefill computes logits for the last position of each user only.
-  const int64_t rows = mode == Mode::prefill ? s.prefill_batch : s.decode_batch;
+  const int64_t rows = mode == Mode::prefill ? prefill_matmul_rows(s.prefill_batch, 1, device().spec()) : s.decode_batch;
   return {{"lm_head_matmul", OpShape{OpKind::matmul, TensorGroup::LM_HEAD, rows, spec_.dim, spec_.vocab_size}}};
 }
 

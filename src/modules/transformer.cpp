@@ -53,7 +53,7 @@ DecoderLayer::DecoderLayer(DecoderLayerSpec spec, std::shared_ptr<Device> device
   add_child(attention_.get());
   add_child(mlp_norm_.get());
   add_child(mlp_.get());
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 
 DecoderLayer::~DecoderLayer() = default;
@@ -196,7 +196,7 @@ Transformer::Transformer(TransformerSpec spec, std::shared_ptr<Device> device, M
   for (auto& l : layers_) add_child(l.get());
   add_child(norm_.get());
   add_child(lm_head_.get());
-  apply_hardware_configs(ModuleShapes{});
+  apply_hardware_configs(hw_config().shapes);
 }
 
 Transformer::~Transformer() = default;

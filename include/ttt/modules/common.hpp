@@ -40,6 +40,10 @@ Shape weight_shape(const WeightSource& source, const WeightRequest& request);
 // row-major fp32/bf16 on cpu (what the host GEMM reads fastest).
 Layout weight_layout(DataType dtype, const DeviceSpec& device);
 
+// Output rows of a prefill matmul over x [batch, seq, k], as the default configs must
+// count them: on Tenstorrent targets every user's rows are padded to whole tiles.
+int64_t prefill_matmul_rows(int64_t batch, int64_t seq, const DeviceSpec& device);
+
 // Activation layout and dtype of a module boundary on this device.
 TensorSpec activation_spec(std::string name, Shape shape, const DeviceSpec& device);
 

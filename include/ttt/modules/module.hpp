@@ -40,13 +40,7 @@ struct DecodeShape {
   int64_t max_seq_len = 2048;  // KV-cache length per user
 };
 
-// Nominal shapes a module resolves its configs for before compile() gives real ones.
-struct ModuleShapes {
-  int64_t prefill_batch = 1;
-  int64_t prefill_seq = 128;
-  int64_t decode_batch = 1;
-  int64_t cache_len = 128;  // keys attended in decode
-};
+// ModuleShapes (the shapes configs are resolved for) is declared with ModuleHardwareConfig.
 
 // Resolves one op's config: code override, then YAML overrides (intents first, then
 // fields, in order of specificity), then the module default, then the device default.
@@ -57,6 +51,7 @@ ResolvedOp resolve_op(const std::string& path, const std::string& name, const Op
 class ValidationReport {
  public:
   void add(const std::string& module, const std::string& op, const std::string& message);
+  void add_line(std::string line) { lines_.push_back(std::move(line)); }
   bool empty() const { return lines_.empty(); }
   const std::vector<std::string>& lines() const { return lines_; }
   // Throws InvalidConfig listing every problem, if any.
@@ -86,7 +81,8 @@ class Module {
 
   // The seed's override_op_config: `op` is an op name or path (relative to this module,
   // or absolute). Re-applies and re-validates the whole subtree; on failure the
-  // previous config stays in force and the error lists every problem.
+  // previous config stays in force and the error lists every problem. A compiled root
+  // compiles again with the new configs (buffers made anew: the KV cache starts empty).
   void override_op_config(std::string_view op, OpConfig cfg);
 
   const std::vector<Module*>& children() const { return children_; }
@@ -96,6 +92,10 @@ class Module {
   // with each writer's memory config). forward_* write into them.
   void compile(const PrefillShape& shape);
   void compile_decode(const DecodeShape& shape);
+  // Re-resolves and validates the subtree's configs for these shapes without allocating
+  // anything (what `ttt config show --batch --seq-len` reports). Throws like
+  // construction; not allowed once compiled, since compile() resolves for its own shapes.
+  void resolve_configs(const ModuleShapes& shapes);
   bool compiled(Mode mode) const { return compiled_[static_cast<int>(mode)]; }
   // The arena holding this subtree's buffers for a mode (owned by the compiled root).
   ActivationArena& arena(Mode mode) const;
@@ -117,8 +117,9 @@ class Module {
   // Resolves and validates this subtree for `shapes`; throws one error listing all problems.
   void apply_hardware_configs(const ModuleShapes& shapes);
   void add_child(Module* child) { children_.push_back(child); }
-  // Held while a parent constructs its children: a child then leaves the check that
-  // every override names one of its ops to the parent, which sees the whole tree.
+  // Held while a parent constructs its children: a child then leaves resolution,
+  // validation and weight conversion to the parent, which sees the whole tree (so an
+  // override is checked against every op, and one error lists every problem).
   class ChildScope {
    public:
     ChildScope();

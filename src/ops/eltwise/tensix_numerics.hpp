@@ -44,23 +44,24 @@ constexpr float host_bf16_scalar(float v) { return keep_mantissa_bits(v, 7); }
 // a (srcA) times b (srcB) on the matrix engine at the given fidelity. srcA is sliced into
 // its top 5 and next 5 mantissa bits (hidden bit included), srcB into its top 7 and low 4;
 // LoFi multiplies the two top slices, HiFi2 adds A-next x B-top, HiFi3 adds A-top x B-low,
-// HiFi4 adds A-next x B-low. The slices' products are exact in double.
+// HiFi4 adds A-next x B-low. Summed, the phases are at most two products of truncated
+// operands, each exact in double (at most 10 x 11 significant bits).
 inline float fpu_mul(float a, float b, MathFidelity fidelity) {
   a = src_value(a);
   b = src_value(b);
   const uint32_t ea = std::bit_cast<uint32_t>(a) & 0x7F800000u;
   const uint32_t eb = std::bit_cast<uint32_t>(b) & 0x7F800000u;
-  // Zeros (denormals were flushed), infinities and NaN: no slicing to model.
-  if (ea == 0 || eb == 0 || ea == 0x7F800000u || eb == 0x7F800000u) return a * b;
+  if (ea == 0x7F800000u || eb == 0x7F800000u) return a * b;  // inf / NaN: nothing to slice
+  const double a_read = keep_mantissa_bits(a, 9);  // both srcA slices: its 10th bit is never read
   const double a_top = keep_mantissa_bits(a, 4);
-  const double a_next = static_cast<double>(keep_mantissa_bits(a, 9)) - a_top;
   const double b_top = keep_mantissa_bits(b, 6);
-  const double b_low = static_cast<double>(b) - b_top;
-  double p = a_top * b_top;
-  if (fidelity >= MathFidelity::HiFi2) p += a_next * b_top;
-  if (fidelity >= MathFidelity::HiFi3) p += a_top * b_low;
-  if (fidelity >= MathFidelity::HiFi4) p += a_next * b_low;
-  return static_cast<float>(p);
+  switch (fidelity) {
+    case MathFidelity::LoFi: return static_cast<float>(a_top * b_top);
+    case MathFidelity::HiFi2: return static_cast<float>(a_read * b_top);
+    case MathFidelity::HiFi3: return static_cast<float>(a_read * b_top + a_top * (static_cast<double>(b) - b_top));
+    case MathFidelity::HiFi4: break;
+  }
+  return static_cast<float>(a_read * static_cast<double>(b));
 }
 
 // FPU add / subtract: operands through the source registers, result in fp32 before dest.

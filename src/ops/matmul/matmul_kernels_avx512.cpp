@@ -143,29 +143,33 @@ struct Bf16Rows {
 };
 
 // y[m][0..32) += sum over the tile's 32 k of xs[m][face row] * row, for kRows rows of x.
-// xs[m * 64 + f * 16 + r] multiplies face f, row r.
+// xs[m * 64 + f * 16 + r] multiplies face f, row r. Faces are read in storage order (the
+// hardware prefetchers follow a forward stream), both column halves accumulating at once.
 template <int kRows, class Rows>
 TTT_AVX512 inline void tile_times_rows(const Rows& rows, const float* xs, float* y, int64_t ldy) {
-  constexpr int kChains = kRows >= 4 ? 1 : 4 / kRows;  // >= 4 independent sums cover the FMA latency
-  for (int h = 0; h < 2; ++h) {
-    __m512 acc[kRows][kChains];
-    for (int m = 0; m < kRows; ++m) {
-      acc[m][0] = _mm512_loadu_ps(y + m * ldy + h * 16);
-      for (int c = 1; c < kChains; ++c) acc[m][c] = _mm512_setzero_ps();
+  constexpr int kChains = kRows >= 4 ? 1 : 4 / kRows;  // >= 4 independent sums per half
+  __m512 acc[kRows][2][kChains];
+  for (int m = 0; m < kRows; ++m) {
+    for (int h = 0; h < 2; ++h) {
+      acc[m][h][0] = _mm512_loadu_ps(y + m * ldy + h * 16);
+      for (int c = 1; c < kChains; ++c) acc[m][h][c] = _mm512_setzero_ps();
     }
-    for (int half = 0; half < 2; ++half) {
-      const int f = h + 2 * half;  // faces h and h + 2 hold columns h * 16.. for k 0..15, 16..31
+  }
+  for (int f = 0; f < 4; ++f) {
+    const int h = f % 2;  // faces 0 and 2 hold columns 0..15, faces 1 and 3 columns 16..31
 #pragma GCC unroll 16
-      for (int r = 0; r < 16; ++r) {
-        const __m512 v = rows.row(f, r);
-        for (int m = 0; m < kRows; ++m) {
-          acc[m][r % kChains] = _mm512_fmadd_ps(v, _mm512_set1_ps(xs[m * 64 + f * 16 + r]), acc[m][r % kChains]);
-        }
+    for (int r = 0; r < 16; ++r) {
+      const __m512 v = rows.row(f, r);
+      for (int m = 0; m < kRows; ++m) {
+        __m512& a = acc[m][h][r % kChains];
+        a = _mm512_fmadd_ps(v, _mm512_set1_ps(xs[m * 64 + f * 16 + r]), a);
       }
     }
-    for (int m = 0; m < kRows; ++m) {
-      __m512 sum = acc[m][0];
-      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][c]);
+  }
+  for (int m = 0; m < kRows; ++m) {
+    for (int h = 0; h < 2; ++h) {
+      __m512 sum = acc[m][h][0];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][h][c]);
       _mm512_storeu_ps(y + m * ldy + h * 16, sum);
     }
   }

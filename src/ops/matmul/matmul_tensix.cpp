@@ -14,6 +14,12 @@
 #include <cmath>
 #include <cstring>
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+
 #include "ops/matmul/matmul_internal.hpp"
 #include "ops/numerics/ttnn_numerics.hpp"
 #include "ttt/cpu_features.hpp"
@@ -34,46 +40,149 @@ struct ColumnArgs {
   bool fp32_acc = false;
 };
 
-[[gnu::always_inline]] inline void tile_column_body(const ColumnArgs& c) {
-  const RunInputs& in = *c.in;
-  const MatmulDims& d = *in.dims;
-  const int64_t kt = in.kpad / 32;
-  for (int64_t r = 0; r < d.rows; ++r) {
-    const float* x1 = c.b1 + r * in.kpad;
-    const float* x2 = c.b2 ? c.b2 + r * in.kpad : nullptr;
-    for (int h = 0; h < 2; ++h) {
-      float acc[16] = {};
-      for (int64_t tk = 0; tk < kt; ++tk) {
-        float p[16] = {};
-        for (int k = 0; k < 32; ++k) {
-          const int64_t kk = tk * 32 + k;
-          const float* w1 = c.a1 + kk * 32 + h * 16;
-          const float xv = x1[kk];
-          for (int j = 0; j < 16; ++j) p[j] = std::fma(xv, w1[j], p[j]);
-          if (x2) {
-            const float* w2 = c.a2 + kk * 32 + h * 16;
-            const float xl = x2[kk];
-            for (int j = 0; j < 16; ++j) p[j] = std::fma(xl, w2[j], p[j]);
-          }
+// The destination of rows [r, r + kRows) of one tile column after the K loop:
+// out[i][0..32). Each lane runs the same fused multiply-adds in the same order at every
+// ISA level; the SIMD versions only run lanes (and rows) side by side.
+template <int kRows>
+[[gnu::always_inline]] inline void k_loop_scalar(const ColumnArgs& c, int64_t r, float (*out)[32]) {
+  const int64_t kpad = c.in->kpad;
+  for (int i = 0; i < kRows; ++i) {
+    const float* x1 = c.b1 + (r + i) * kpad;
+    const float* x2 = c.b2 ? c.b2 + (r + i) * kpad : nullptr;
+    float acc[32] = {};
+    for (int64_t t0 = 0; t0 < kpad; t0 += 32) {
+      float p[32] = {};
+      for (int64_t kk = t0; kk < t0 + 32; ++kk) {
+        for (int j = 0; j < 32; ++j) p[j] = std::fma(x1[kk], c.a1[kk * 32 + j], p[j]);
+        if (x2) {
+          for (int j = 0; j < 32; ++j) p[j] = std::fma(x2[kk], c.a2[kk * 32 + j], p[j]);
         }
-        for (int j = 0; j < 16; ++j) acc[j] = nm::round_dest(acc[j] + p[j], c.fp32_acc);
       }
-      const int64_t n0 = c.tn * 32 + h * 16;
-      for (int j = 0; j < 16 && n0 + j < d.n; ++j) {
-        float v = acc[j];
-        if (in.bias) v = nm::round_dest(v + in.bias[n0 + j], c.fp32_acc);
-        v = activation_ref(in.activation, v);
-        in.y[r * d.n + n0 + j] = nm::narrow_dest(v, c.fp32_acc);
-      }
+      for (int j = 0; j < 32; ++j) acc[j] = nm::round_dest(acc[j] + p[j], c.fp32_acc);
     }
+    std::memcpy(out[i], acc, sizeof(acc));
   }
 }
 
-void tile_column_scalar(const ColumnArgs& c) { tile_column_body(c); }
-__attribute__((target("avx2,fma"))) void tile_column_avx2(const ColumnArgs& c) { tile_column_body(c); }
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void tile_column_avx512(const ColumnArgs& c) {
-  tile_column_body(c);
+#define TTT_TENSIX_AVX2 __attribute__((target("avx2,fma")))
+#define TTT_TENSIX_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+
+TTT_TENSIX_AVX512 inline __m512 round_dest_avx512(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i r = _mm512_and_si512(_mm512_add_epi32(u, _mm512_set1_epi32(0x1000)),
+                                     _mm512_set1_epi32(static_cast<int>(0xFFFFE000u)));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), _mm512_castsi512_ps(r), v);
 }
+
+TTT_TENSIX_AVX2 inline __m256 round_dest_avx2(__m256 v) {
+  const __m256i u = _mm256_castps_si256(v);
+  const __m256i r = _mm256_and_si256(_mm256_add_epi32(u, _mm256_set1_epi32(0x1000)),
+                                     _mm256_set1_epi32(static_cast<int>(0xFFFFE000u)));
+  return _mm256_blendv_ps(_mm256_castsi256_ps(r), v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+// kRows rows x 32 lanes: 2 * kRows independent chains of 16.
+template <int kRows>
+TTT_TENSIX_AVX512 inline void k_loop_avx512(const ColumnArgs& c, int64_t r, float (*out)[32]) {
+  const int64_t kpad = c.in->kpad;
+  __m512 acc[kRows][2];
+  for (auto& a : acc) a[0] = a[1] = _mm512_setzero_ps();
+  for (int64_t t0 = 0; t0 < kpad; t0 += 32) {
+    __m512 p[kRows][2];
+    for (auto& q : p) q[0] = q[1] = _mm512_setzero_ps();
+    for (int64_t kk = t0; kk < t0 + 32; ++kk) {
+      const __m512 w0 = _mm512_loadu_ps(c.a1 + kk * 32), w1 = _mm512_loadu_ps(c.a1 + kk * 32 + 16);
+      for (int i = 0; i < kRows; ++i) {
+        const __m512 xv = _mm512_set1_ps(c.b1[(r + i) * kpad + kk]);
+        p[i][0] = _mm512_fmadd_ps(xv, w0, p[i][0]);
+        p[i][1] = _mm512_fmadd_ps(xv, w1, p[i][1]);
+      }
+      if (c.b2) {
+        const __m512 v0 = _mm512_loadu_ps(c.a2 + kk * 32), v1 = _mm512_loadu_ps(c.a2 + kk * 32 + 16);
+        for (int i = 0; i < kRows; ++i) {
+          const __m512 xl = _mm512_set1_ps(c.b2[(r + i) * kpad + kk]);
+          p[i][0] = _mm512_fmadd_ps(xl, v0, p[i][0]);
+          p[i][1] = _mm512_fmadd_ps(xl, v1, p[i][1]);
+        }
+      }
+    }
+    for (int i = 0; i < kRows; ++i) {
+      for (int h = 0; h < 2; ++h) {
+        const __m512 s = _mm512_add_ps(acc[i][h], p[i][h]);
+        acc[i][h] = c.fp32_acc ? s : round_dest_avx512(s);
+      }
+    }
+  }
+  for (int i = 0; i < kRows; ++i) {
+    _mm512_storeu_ps(out[i], acc[i][0]);
+    _mm512_storeu_ps(out[i] + 16, acc[i][1]);
+  }
+}
+
+template <int kRows>
+TTT_TENSIX_AVX2 inline void k_loop_avx2(const ColumnArgs& c, int64_t r, float (*out)[32]) {
+  const int64_t kpad = c.in->kpad;
+  __m256 acc[kRows][4];
+  for (auto& a : acc)
+    for (auto& v : a) v = _mm256_setzero_ps();
+  for (int64_t t0 = 0; t0 < kpad; t0 += 32) {
+    __m256 p[kRows][4];
+    for (auto& q : p)
+      for (auto& v : q) v = _mm256_setzero_ps();
+    for (int64_t kk = t0; kk < t0 + 32; ++kk) {
+      for (int i = 0; i < kRows; ++i) {
+        const __m256 xv = _mm256_set1_ps(c.b1[(r + i) * kpad + kk]);
+        for (int q = 0; q < 4; ++q) p[i][q] = _mm256_fmadd_ps(xv, _mm256_loadu_ps(c.a1 + kk * 32 + q * 8), p[i][q]);
+        if (c.b2) {
+          const __m256 xl = _mm256_set1_ps(c.b2[(r + i) * kpad + kk]);
+          for (int q = 0; q < 4; ++q) p[i][q] = _mm256_fmadd_ps(xl, _mm256_loadu_ps(c.a2 + kk * 32 + q * 8), p[i][q]);
+        }
+      }
+    }
+    for (int i = 0; i < kRows; ++i) {
+      for (int q = 0; q < 4; ++q) {
+        const __m256 s = _mm256_add_ps(acc[i][q], p[i][q]);
+        acc[i][q] = c.fp32_acc ? s : round_dest_avx2(s);
+      }
+    }
+  }
+  for (int i = 0; i < kRows; ++i)
+    for (int q = 0; q < 4; ++q) _mm256_storeu_ps(out[i] + q * 8, acc[i][q]);
+}
+
+// Bias, activation and narrowing of one row of a tile column (32 lanes of dest).
+void finish_row(const ColumnArgs& c, int64_t r, const float* dest) {
+  const RunInputs& in = *c.in;
+  const int64_t n = in.dims->n;
+  for (int j = 0; j < 32 && c.tn * 32 + j < n; ++j) {
+    const int64_t col = c.tn * 32 + j;
+    float v = dest[j];
+    if (in.bias) v = nm::round_dest(v + in.bias[col], c.fp32_acc);
+    v = activation_ref(in.activation, v);
+    in.y[r * n + col] = nm::narrow_dest(v, c.fp32_acc);
+  }
+}
+
+// Rows two at a time (four independent chains in the SIMD versions).
+#define TTT_TENSIX_COLUMN(name, attr, loop)          \
+  attr void name(const ColumnArgs& c) {                \
+    const int64_t rows = c.in->dims->rows;             \
+    float dest[2][32];                                 \
+    int64_t r = 0;                                     \
+    for (; r + 2 <= rows; r += 2) {                    \
+      loop<2>(c, r, dest);                             \
+      finish_row(c, r, dest[0]);                       \
+      finish_row(c, r + 1, dest[1]);                   \
+    }                                                  \
+    if (r < rows) {                                    \
+      loop<1>(c, r, dest);                             \
+      finish_row(c, r, dest[0]);                       \
+    }                                                  \
+  }
+
+TTT_TENSIX_COLUMN(tile_column_scalar, , k_loop_scalar)
+TTT_TENSIX_COLUMN(tile_column_avx2, TTT_TENSIX_AVX2, k_loop_avx2)
+TTT_TENSIX_COLUMN(tile_column_avx512, TTT_TENSIX_AVX512, k_loop_avx512)
 
 using ColumnFn = void (*)(const ColumnArgs&);
 

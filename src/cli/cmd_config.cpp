@@ -1,0 +1,430 @@
+// ttt config show | dump | validate: the resolved hardware configuration of a model's
+// module tree, built from a spec (or a model directory's config.json) without weights.
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "commands.hpp"
+#include "table.hpp"
+#include "ttt/error.hpp"
+#include "ttt/models/model_config.hpp"
+#include "ttt/modules/transformer.hpp"
+#include "ttt/yaml_fields.hpp"
+
+namespace ttt::cli {
+namespace {
+
+// The options that choose what is configured: the model, the device, the mode, the
+// overrides and the shapes. batch / seq_len 0 keep the nominal shapes the modules
+// resolve for at construction (ModuleShapes{}).
+struct Selection {
+  std::string model;
+  std::string spec;
+  std::string device;  // empty: the hardware config file's `device`, else cpu
+  std::string mode;    // empty: both modes
+  std::string hw_config;
+  std::string target;  // empty: the file's optimization_target, else balanced
+  int64_t batch = 0;
+  int64_t seq_len = 0;
+};
+
+void add_selection(CLI::App* cmd, Selection& s, bool with_hw_config) {
+  auto* model = cmd->add_option("--model", s.model, "Model directory (its config.json; no weights are read)");
+  auto* spec = cmd->add_option("--spec", s.spec, "Builtin model shape: " + fmt::format("{}", fmt::join(builtin_spec_names(), ", ")));
+  model->excludes(spec);
+  cmd->add_option("--device", s.device, "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k (default: the file's device, else cpu)");
+  cmd->add_option("--mode", s.mode, "prefill or decode (default: both)")->check(CLI::IsMember({"prefill", "decode"}));
+  if (with_hw_config) cmd->add_option("--hw-config", s.hw_config, "Hardware config overrides (YAML)");
+  cmd->add_option("--target", s.target, "Optimization target, over the file's: latency, memory or balanced")
+      ->check(CLI::IsMember({"latency", "memory", "balanced"}));
+  cmd->add_option("--batch", s.batch, "Users: prefill batch and decode batch (default 1)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seq-len", s.seq_len, "Prompt length in prefill and KV-cache length in decode (default 128)")
+      ->check(CLI::PositiveNumber);
+}
+
+TransformerSpec selected_spec(const Selection& s) {
+  if (!s.model.empty()) return load_model_spec(s.model);
+  TTT_CHECK(!s.spec.empty(), InvalidConfig, "no model: pass --model DIR or --spec NAME (one of {})",
+            fmt::join(builtin_spec_names(), ", "));
+  return builtin_spec(s.spec);
+}
+
+ModuleHardwareConfig selected_hw(const Selection& s) {
+  ModuleHardwareConfig hw = s.hw_config.empty() ? ModuleHardwareConfig(s.device)
+                                                : ModuleHardwareConfig::from_yaml_file(s.hw_config, s.device);
+  TTT_CHECK(s.device.empty() || hw.device == s.device, InvalidConfig,
+            "{}: the file is for device '{}' (its `device` key) but --device is '{}'; drop one of them", s.hw_config,
+            hw.device, s.device);
+  if (hw.device.empty()) hw.device = "cpu";
+  if (!s.target.empty()) hw.optimization_target = parse_enum<OptimizationTarget>(s.target);
+  return hw;
+}
+
+ModuleShapes selected_shapes(const Selection& s) {
+  ModuleShapes shapes;
+  if (s.batch > 0) shapes.prefill_batch = shapes.decode_batch = s.batch;
+  if (s.seq_len > 0) shapes.prefill_seq = shapes.cache_len = s.seq_len;
+  return shapes;
+}
+
+std::vector<Mode> selected_modes(const Selection& s) {
+  if (s.mode.empty()) return {Mode::prefill, Mode::decode};
+  return {parse_enum<Mode>(s.mode)};
+}
+
+bool nominal(const ModuleShapes& s) {
+  const ModuleShapes n;
+  return s.prefill_batch == n.prefill_batch && s.prefill_seq == n.prefill_seq && s.decode_batch == n.decode_batch &&
+         s.cache_len == n.cache_len;
+}
+
+// Builds the tree without weights: construction resolves and validates both modes at
+// the nominal shapes, resolve_configs() again at the selected ones.
+std::unique_ptr<Transformer> build(const TransformerSpec& spec, const ModuleHardwareConfig& hw,
+                                   const ModuleShapes& shapes) {
+  auto model = std::make_unique<Transformer>(spec, Device::open(hw.device), hw);
+  if (!nominal(shapes)) model->resolve_configs(shapes);
+  return model;
+}
+
+std::string shapes_str(Mode mode, const ModuleShapes& s) {
+  return mode == Mode::prefill ? fmt::format("{} user{} x {} tokens", s.prefill_batch, s.prefill_batch == 1 ? "" : "s",
+                                             s.prefill_seq)
+                               : fmt::format("{} user{}, KV cache of {} positions", s.decode_batch,
+                                             s.decode_batch == 1 ? "" : "s", s.cache_len);
+}
+
+// ---------------------------------------------------------------------------------------
+// show
+// ---------------------------------------------------------------------------------------
+
+std::string dtype_str(DataType d) {
+  switch (d) {
+    case DataType::FLOAT32: return "fp32";
+    case DataType::BFLOAT16: return "bf16";
+    case DataType::BFLOAT8_B: return "bfp8_b";
+    case DataType::BFLOAT4_B: return "bfp4_b";
+    case DataType::INT32: return "int32";
+    case DataType::UINT32: return "uint32";
+  }
+  return "?";
+}
+
+std::string memory_str(const MemoryConfig& m) {
+  std::string out(to_string(m.buffer_type));
+  if (!m.is_sharded()) return out;
+  std::string layout(to_string(m.memory_layout));
+  out += " " + layout.substr(0, layout.find('_'));
+  if (m.shard_spec) out += " " + m.shard_spec->grid.str();
+  return out;
+}
+
+// The program config's kind and the parameters that matter most.
+std::string program_str(const ProgramConfig& pc) {
+  return std::visit(
+      [](const auto& c) -> std::string {
+        using C = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<C, std::monostate>) {
+          return "-";
+        } else if constexpr (std::is_same_v<C, Matmul2DConfig> || std::is_same_v<C, Matmul1DConfig> ||
+                             std::is_same_v<C, MatmulReuseConfig>) {
+          const char* kind = std::is_same_v<C, Matmul2DConfig> ? "2d" : std::is_same_v<C, Matmul1DConfig> ? "1d" : "reuse";
+          return fmt::format("{} {} M{} N{} k{} sb{}x{}", kind, c.grid.str(), c.per_core_M, c.per_core_N, c.in0_block_w,
+                             c.out_subblock_h, c.out_subblock_w);
+        } else if constexpr (std::is_same_v<C, MatmulDramShardedConfig>) {
+          return fmt::format("dram_sharded M{} N{} k{}", c.per_core_M, c.per_core_N, c.in0_block_w);
+        } else if constexpr (std::is_same_v<C, SdpaConfig>) {
+          return fmt::format("sdpa {} q{} k{}", c.grid.str(), c.q_chunk_size, c.k_chunk_size);
+        } else if constexpr (std::is_same_v<C, NormConfig>) {
+          return fmt::format("norm {} {}x{}", c.grid.str(), c.block_h, c.block_w);
+        } else {
+          std::string out = "cpu";
+          if (c.threads) out += fmt::format(" t{}", c.threads);
+          if (c.block_m || c.block_n || c.block_k) out += fmt::format(" {}x{}x{}", c.block_m, c.block_n, c.block_k);
+          return out;
+        }
+      },
+      pc);
+}
+
+std::string math_str(const ComputeKernelConfig& c, const DeviceSpec& d) {
+  if (!d.is_ttnn()) return "fp32 (host)";
+  return fmt::format("{}{}", to_string(c.math_fidelity), c.fp32_dest_acc_en ? " fp32acc" : "");
+}
+
+std::string source_str(ConfigSource s) {
+  switch (s) {
+    case ConfigSource::module_default: return "default";
+    case ConfigSource::device_default: return "device";
+    case ConfigSource::code: return "code";
+    case ConfigSource::yaml: return "yaml";
+  }
+  return "?";
+}
+
+std::string time_str(double s) {
+  return s >= 1e-3 ? fmt::format("{:.3f} ms", s * 1e3) : fmt::format("{:.1f} us", s * 1e6);
+}
+
+std::string bytes_or_dash(int64_t b) { return b > 0 ? human_bytes(static_cast<double>(b)) : "-"; }
+
+void show_mode(const Transformer& model, Mode mode, const ModuleShapes& shapes) {
+  const DeviceSpec& d = model.device().spec();
+  const std::vector<ResolvedOp> ops = model.all_ops(mode);
+  fmt::print("{} on {}, {}: {}; optimization target {}\n\n", model.spec().name, d.name, to_string(mode),
+             shapes_str(mode, shapes), to_string(model.hw_config().optimization_target));
+
+  Table t({"op", "source", "dtype", "weights", "memory", "program config", "math", "weight bytes", "output", "est. time",
+           "bound", "why"});
+  std::map<DataType, int64_t> weights_by_dtype;
+  int64_t weights = 0, out_dram = 0, out_l1 = 0, kv_bytes = 0;
+  double total_s = 0, layer0_s = 0;
+  std::string kv_where;
+  for (const ResolvedOp& r : ops) {
+    const OpConfig& c = r.config;
+    const bool kv = r.shape.kind == OpKind::kv_cache;
+    t.add({r.path, source_str(r.source), dtype_str(c.dtype) + (c.layout == Layout::ROW_MAJOR ? " rm" : ""),
+           c.weights_dtype ? dtype_str(*c.weights_dtype) : "-", memory_str(c.memory_config), program_str(c.kernel_config),
+           math_str(c.compute_kernel_config, d), bytes_or_dash(r.weight_bytes),
+           r.output_bytes > 0 ? fmt::format("{} {}", human_bytes(static_cast<double>(r.output_bytes)),
+                                            to_string(c.memory_config.buffer_type))
+                              : "-",
+           time_str(r.cost.total_s()), std::string(to_string(r.cost.bound())), r.rule});
+    if (r.weight_bytes > 0) {
+      weights += r.weight_bytes;
+      weights_by_dtype[c.weights_dtype.value_or(DataType::BFLOAT16)] += r.weight_bytes;
+    }
+    (c.memory_config.buffer_type == BufferType::L1 ? out_l1 : out_dram) += r.output_bytes;
+    if (kv && mode == Mode::decode) {
+      kv_bytes += r.output_bytes;
+      kv_where = fmt::format("{} {}", dtype_str(c.dtype), memory_str(c.memory_config));
+    }
+    total_s += r.cost.total_s();
+    if (r.path.rfind("layers.0.", 0) == 0) layer0_s += r.cost.total_s();
+  }
+  fmt::print("{}\n", t.str());
+
+  std::string per_dtype;
+  for (const auto& [dt, b] : weights_by_dtype)
+    per_dtype += fmt::format("{}{} {}", per_dtype.empty() ? "" : ", ", dtype_str(dt), human_bytes(static_cast<double>(b)));
+  const int64_t l1_total = d.l1_usable() * d.cores_per_chip();
+  fmt::print("totals ({}, {} ops):\n", to_string(mode), ops.size());
+  fmt::print("  weights         {} ({}), in DRAM\n", human_bytes(static_cast<double>(weights)), per_dtype);
+  if (mode == Mode::decode) fmt::print("  KV cache        {} ({})\n", human_bytes(static_cast<double>(kv_bytes)), kv_where);
+  fmt::print("  op outputs      DRAM {}, L1 {}{}\n", human_bytes(static_cast<double>(out_dram)),
+             human_bytes(static_cast<double>(out_l1)), mode == Mode::decode ? " (KV cache included)" : "");
+  fmt::print("  DRAM            {} of {} per chip ({} chip{}, replicated)\n",
+             human_bytes(static_cast<double>(weights + out_dram)), human_bytes(static_cast<double>(d.dram_per_chip)),
+             d.mesh.chips(), d.mesh.chips() == 1 ? "" : "s");
+  fmt::print("  L1              {} of {} ({} cores x {})\n", human_bytes(static_cast<double>(out_l1)),
+             human_bytes(static_cast<double>(l1_total)), d.cores_per_chip(),
+             human_bytes(static_cast<double>(d.l1_usable())));
+  fmt::print("  time per layer  {} (layers.0; {} layers)\n", time_str(layer0_s), model.num_layers());
+  if (mode == Mode::decode) {
+    fmt::print("  total time      {} per decode step: {:.1f} tokens/s per user, {:.1f} tokens/s\n\n", time_str(total_s),
+               total_s > 0 ? 1.0 / total_s : 0.0, total_s > 0 ? static_cast<double>(shapes.decode_batch) / total_s : 0.0);
+  } else {
+    fmt::print("  total time      {} to prefill {} (time to first token): {:.0f} tokens/s\n\n", time_str(total_s),
+               shapes_str(mode, shapes),
+               total_s > 0 ? static_cast<double>(shapes.prefill_batch * shapes.prefill_seq) / total_s : 0.0);
+  }
+}
+
+int run_show(const Selection& s) {
+  const ModuleShapes shapes = selected_shapes(s);
+  const auto model = build(selected_spec(s), selected_hw(s), shapes);
+  for (Mode mode : selected_modes(s)) show_mode(*model, mode, shapes);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// dump
+// ---------------------------------------------------------------------------------------
+
+// Every op of the selected modes as "<mode>.<path>" with every OpConfig field: loading
+// the file back with --hw-config resolves every op to the same config.
+std::string dump_yaml(const Transformer& model, const std::vector<Mode>& modes, const ModuleShapes& shapes) {
+  const ModuleHardwareConfig& hw = model.hw_config();
+  YAML::Emitter out;
+  out << YAML::Comment(fmt::format("ttt config dump: {} on {}; prefill {}; decode {}", model.spec().name, hw.device,
+                                   shapes_str(Mode::prefill, shapes), shapes_str(Mode::decode, shapes)));
+  out << YAML::Newline << YAML::BeginMap;
+  out << YAML::Key << "device" << YAML::Value << hw.device;
+  out << YAML::Key << "optimization_target" << YAML::Value << to_yaml(hw.optimization_target);
+  if (hw.weight_cache_dtype) out << YAML::Key << "weight_cache_dtype" << YAML::Value << to_yaml(hw.weight_cache_dtype);
+  out << YAML::Key << "activation_cache_policy" << YAML::Value << to_yaml(hw.activation_cache_policy);
+  if (hw.cache_dir) out << YAML::Key << "cache_dir" << YAML::Value << *hw.cache_dir;
+  out << YAML::Key << "ops" << YAML::Value << YAML::BeginMap;
+  for (Mode mode : modes)
+    for (const ResolvedOp& r : model.all_ops(mode))
+      out << YAML::Key << fmt::format("{}.{}", to_string(mode), r.path) << YAML::Value << to_yaml(r.config);
+  out << YAML::EndMap << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+int run_dump(const Selection& s, const std::string& output) {
+  const ModuleShapes shapes = selected_shapes(s);
+  const auto model = build(selected_spec(s), selected_hw(s), shapes);
+  const std::string text = dump_yaml(*model, selected_modes(s), shapes);
+  if (output.empty() || output == "-") {
+    fmt::print("{}", text);
+    return 0;
+  }
+  std::ofstream f(output);
+  TTT_CHECK(f.good(), Io, "cannot write '{}' (-o): expected a writable file path", output);
+  f << text;
+  TTT_CHECK(f.good(), Io, "writing '{}' failed", output);
+  fmt::print(stderr, "wrote {} op configs to {}\n", model->all_ops(Mode::prefill).size() + model->all_ops(Mode::decode).size(),
+             output);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// validate
+// ---------------------------------------------------------------------------------------
+
+// A module tree's error message lists its problems one per line after a summary line;
+// anything else is one problem.
+std::vector<std::string> problem_lines(const Error& e) {
+  const std::string& text = e.detail();
+  std::vector<std::string> out;
+  std::size_t pos = text.find("\n  ");
+  if (pos == std::string::npos) return {text};
+  while (pos != std::string::npos) {
+    const std::size_t next = text.find("\n  ", pos + 3);
+    out.push_back(text.substr(pos + 3, next == std::string::npos ? std::string::npos : next - pos - 3));
+    pos = next;
+  }
+  return out;
+}
+
+// Each YAML override on its own, against the ops it names in a tree built without the
+// file's overrides: unknown ops, fields, types and enum values, every one of them (the
+// tree itself stops at the first).
+std::vector<std::string> check_overrides(const Transformer& base, const ModuleHardwareConfig& hw, bool paths) {
+  std::vector<std::string> problems;
+  std::vector<std::string> names;
+  // Ops of each mode by name: a key's last segment names the op (or is "*").
+  std::map<std::string, std::vector<ResolvedOp>> by_name[2];
+  for (Mode mode : enum_values<Mode>())
+    for (auto& r : base.all_ops(mode)) {
+      if (std::find(names.begin(), names.end(), r.name) == names.end()) names.push_back(r.name);
+      by_name[static_cast<int>(mode)][r.name].push_back(std::move(r));
+    }
+  for (const OpOverride& ov : hw.yaml_overrides) {
+    ModuleHardwareConfig one = hw;
+    one.yaml_overrides = {ov};
+    // Without a model only the op name and the mode prefix can be checked: the paths
+    // depend on the model.
+    Mode key_mode = Mode::prefill;
+    const bool has_mode = try_parse_enum(ov.key.substr(0, ov.key.find('.')), key_mode);
+    const std::string op_name = ov.key.substr(ov.key.rfind('.') + 1);
+    std::set<std::string> seen;
+    bool matched = false;
+    for (Mode mode : enum_values<Mode>()) {
+      if (has_mode && key_mode != mode) continue;
+      for (const auto& [name, ops] : by_name[static_cast<int>(mode)]) {
+        if (op_name != "*" && op_name != name) continue;
+        const auto it = std::find_if(ops.begin(), ops.end(), [&](const ResolvedOp& r) {
+          return !paths || match_op_path(ov.key, r.path, mode) >= 0;
+        });
+        if (it == ops.end()) continue;
+        matched = true;
+        // Without a model the key stands for its own path, so messages quote it as written.
+        const std::string op_path = paths ? it->path : (has_mode ? ov.key.substr(ov.key.find('.') + 1) : ov.key);
+        try {
+          resolve_op(op_path, it->name, it->shape, mode, one, base.device().spec());
+        } catch (const Error& e) {
+          if (seen.insert(e.detail()).second) problems.push_back(e.detail());
+        }
+      }
+    }
+    if (!matched)
+      problems.push_back(fmt::format("{}:{}: unknown op 'ops.{}'; accepted op names: {}", ov.file, ov.line, ov.key,
+                                     fmt::join(names, ", ")));
+  }
+  return problems;
+}
+
+int run_validate(const std::string& file, const Selection& s) {
+  std::vector<std::string> problems;
+  auto report = [&](const std::string& what = "") {
+    for (const auto& p : problems) fmt::print("{}\n", p);
+    fmt::print(stderr, "{}: {} problem{}{}{}\n", file, problems.size(), problems.size() == 1 ? "" : "s",
+               what.empty() ? "" : " ", what);
+    return 1;
+  };
+  ModuleHardwareConfig hw;
+  try {
+    Selection with_file = s;
+    with_file.hw_config = file;
+    hw = selected_hw(with_file);
+    Device::open(hw.device);
+  } catch (const Error& e) {
+    problems = problem_lines(e);
+    return report();
+  }
+  const bool with_model = !s.model.empty() || !s.spec.empty();
+  // Without a model the op names are checked against the modules' ops on a small shape.
+  const TransformerSpec spec = with_model ? selected_spec(s) : builtin_spec("llama-3.2-1b");
+  const ModuleShapes shapes = selected_shapes(s);
+  ModuleHardwareConfig base_hw = hw;
+  base_hw.yaml_overrides.clear();
+  std::unique_ptr<Transformer> base;
+  try {
+    TransformerSpec small = spec;
+    if (!with_model) small.num_layers = 1;
+    base = build(small, base_hw, with_model ? shapes : ModuleShapes{});
+  } catch (const Error& e) {
+    problems = problem_lines(e);
+    return report("before the file's overrides (the defaults or the top-level settings)");
+  }
+  problems = check_overrides(*base, hw, with_model);
+  if (!problems.empty()) return report();
+  if (!with_model) {
+    fmt::print("ok: syntax, keys, op names, fields and values of {} for {} (pass --model or --spec to check op paths "
+               "and values against a model's shapes)\n",
+               file, hw.device);
+    return 0;
+  }
+  try {
+    build(spec, hw, shapes);
+  } catch (const Error& e) {
+    problems = problem_lines(e);
+    return report();
+  }
+  fmt::print("ok: {} validates for {} on {} ({} op overrides)\n", file, spec.name, hw.device, hw.yaml_overrides.size());
+  return 0;
+}
+
+}  // namespace
+
+void add_config_command(CLI::App& app, Runner& runner) {
+  auto* config = app.add_subcommand("config", "Show, dump and validate hardware configurations");
+  config->require_subcommand(1);
+
+  auto show = std::make_shared<Selection>();
+  auto* show_cmd = config->add_subcommand("show", "Every op's resolved config, source, memory and estimated time");
+  add_selection(show_cmd, *show, true);
+  show_cmd->callback([show, &runner] { runner = [show] { return run_show(*show); }; });
+
+  auto dump = std::make_shared<Selection>();
+  auto output = std::make_shared<std::string>();
+  auto* dump_cmd = config->add_subcommand("dump", "Write the resolved config as a hardware-config YAML file");
+  add_selection(dump_cmd, *dump, true);
+  dump_cmd->add_option("-o,--output", *output, "Output file (default: standard output)");
+  dump_cmd->callback([dump, output, &runner] { runner = [dump, output] { return run_dump(*dump, *output); }; });
+
+  auto val = std::make_shared<Selection>();
+  auto file = std::make_shared<std::string>();
+  auto* val_cmd = config->add_subcommand("validate", "Check a hardware-config YAML file; print ok or every problem");
+  val_cmd->add_option("file", *file, "Hardware config (YAML)")->required();
+  add_selection(val_cmd, *val, false);
+  val_cmd->callback([val, file, &runner] { runner = [val, file] { return run_validate(*file, *val); }; });
+}
+
+}  // namespace ttt::cli
