@@ -16,6 +16,7 @@
 // with fp32 accumulation and bfloat16 weights, a bfloat16 output, and a shard spec of
 // one tile row per core. The program prints the op's resolved config and where it came
 // from, then decodes one step on random weights.
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <vector>

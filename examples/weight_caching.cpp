@@ -14,6 +14,7 @@
 // checkpoint with the same shapes misses, because keys cover the content.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -35,7 +36,9 @@ std::shared_ptr<MapWeightSource> random_checkpoint(const AttentionSpec& spec, ui
   auto w = std::make_shared<MapWeightSource>();
   const int64_t h = spec.hidden_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(h));
-  auto add = [&](const std::string& name, Shape shape) { w->add(name, shape, random_weight(shape, seed, name, scale)); };
+  auto add = [&](const std::string& name, Shape shape) {
+    w->add(name, shape, random_weight(shape, seed, name, scale));
+  };
   add("model.layers.0.self_attn.q_proj.weight", Shape{spec.q_size(), h});
   add("model.layers.0.self_attn.k_proj.weight", Shape{spec.kv_size(), h});
   add("model.layers.0.self_attn.v_proj.weight", Shape{spec.kv_size(), h});

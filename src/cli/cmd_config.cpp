@@ -19,8 +19,8 @@ namespace ttt::cli {
 namespace {
 
 // The options that choose what is configured: the model, the device, the mode, the
-// overrides and the shapes. batch / seq_len 0 keep the nominal shapes the modules
-// resolve for at construction (ModuleShapes{}).
+// overrides and the shapes. batch / seq_len 0 keep the hardware config's shapes (the
+// file's `shapes`, else the nominal ModuleShapes{}).
 struct Selection {
   std::string model;
   std::string spec;
@@ -34,15 +34,19 @@ struct Selection {
 
 void add_selection(CLI::App* cmd, Selection& s, bool with_hw_config) {
   auto* model = cmd->add_option("--model", s.model, "Model directory (its config.json; no weights are read)");
-  auto* spec = cmd->add_option("--spec", s.spec, "Builtin model shape: " + fmt::format("{}", fmt::join(builtin_spec_names(), ", ")));
+  auto* spec = cmd->add_option("--spec", s.spec,
+                               "Builtin model shape: " + fmt::format("{}", fmt::join(builtin_spec_names(), ", ")));
   model->excludes(spec);
-  cmd->add_option("--device", s.device, "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k (default: the file's device, else cpu)");
+  cmd->add_option("--device", s.device,
+                  "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k (default: the file's device, else cpu)");
   cmd->add_option("--mode", s.mode, "prefill or decode (default: both)")->check(CLI::IsMember({"prefill", "decode"}));
   if (with_hw_config) cmd->add_option("--hw-config", s.hw_config, "Hardware config overrides (YAML)");
   cmd->add_option("--target", s.target, "Optimization target, over the file's: latency, memory or balanced")
       ->check(CLI::IsMember({"latency", "memory", "balanced"}));
-  cmd->add_option("--batch", s.batch, "Users: prefill batch and decode batch (default 1)")->check(CLI::PositiveNumber);
-  cmd->add_option("--seq-len", s.seq_len, "Prompt length in prefill and KV-cache length in decode (default 128)")
+  cmd->add_option("--batch", s.batch, "Users: prefill batch and decode batch (default: the file's shapes, else 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seq-len", s.seq_len,
+                  "Prompt length in prefill and KV-cache length in decode (default: the file's shapes, else 128)")
       ->check(CLI::PositiveNumber);
 }
 
@@ -53,6 +57,8 @@ TransformerSpec selected_spec(const Selection& s) {
   return builtin_spec(s.spec);
 }
 
+// The hardware config: the file's (if any), its device, target and shapes replaced by
+// the options given.
 ModuleHardwareConfig selected_hw(const Selection& s) {
   ModuleHardwareConfig hw = s.hw_config.empty() ? ModuleHardwareConfig(s.device)
                                                 : ModuleHardwareConfig::from_yaml_file(s.hw_config, s.device);
@@ -61,14 +67,9 @@ ModuleHardwareConfig selected_hw(const Selection& s) {
             hw.device, s.device);
   if (hw.device.empty()) hw.device = "cpu";
   if (!s.target.empty()) hw.optimization_target = parse_enum<OptimizationTarget>(s.target);
+  if (s.batch > 0) hw.shapes.prefill_batch = hw.shapes.decode_batch = s.batch;
+  if (s.seq_len > 0) hw.shapes.prefill_seq = hw.shapes.cache_len = s.seq_len;
   return hw;
-}
-
-ModuleShapes selected_shapes(const Selection& s) {
-  ModuleShapes shapes;
-  if (s.batch > 0) shapes.prefill_batch = shapes.decode_batch = s.batch;
-  if (s.seq_len > 0) shapes.prefill_seq = shapes.cache_len = s.seq_len;
-  return shapes;
 }
 
 std::vector<Mode> selected_modes(const Selection& s) {
@@ -76,26 +77,17 @@ std::vector<Mode> selected_modes(const Selection& s) {
   return {parse_enum<Mode>(s.mode)};
 }
 
-bool nominal(const ModuleShapes& s) {
-  const ModuleShapes n;
-  return s.prefill_batch == n.prefill_batch && s.prefill_seq == n.prefill_seq && s.decode_batch == n.decode_batch &&
-         s.cache_len == n.cache_len;
-}
-
 // Builds the tree without weights: construction resolves and validates both modes at
-// the nominal shapes, resolve_configs() again at the selected ones.
-std::unique_ptr<Transformer> build(const TransformerSpec& spec, const ModuleHardwareConfig& hw,
-                                   const ModuleShapes& shapes) {
-  auto model = std::make_unique<Transformer>(spec, Device::open(hw.device), hw);
-  if (!nominal(shapes)) model->resolve_configs(shapes);
-  return model;
+// the hardware config's shapes.
+std::unique_ptr<Transformer> build(const TransformerSpec& spec, const ModuleHardwareConfig& hw) {
+  return std::make_unique<Transformer>(spec, Device::open(hw.device), hw);
 }
 
 std::string shapes_str(Mode mode, const ModuleShapes& s) {
-  return mode == Mode::prefill ? fmt::format("{} user{} x {} tokens", s.prefill_batch, s.prefill_batch == 1 ? "" : "s",
-                                             s.prefill_seq)
-                               : fmt::format("{} user{}, KV cache of {} positions", s.decode_batch,
-                                             s.decode_batch == 1 ? "" : "s", s.cache_len);
+  return mode == Mode::prefill
+             ? fmt::format("{} user{} x {} tokens", s.prefill_batch, s.prefill_batch == 1 ? "" : "s", s.prefill_seq)
+             : fmt::format("{} user{}, KV cache of {} positions", s.decode_batch, s.decode_batch == 1 ? "" : "s",
+                           s.cache_len);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -104,12 +96,18 @@ std::string shapes_str(Mode mode, const ModuleShapes& s) {
 
 std::string dtype_str(DataType d) {
   switch (d) {
-    case DataType::FLOAT32: return "fp32";
-    case DataType::BFLOAT16: return "bf16";
-    case DataType::BFLOAT8_B: return "bfp8_b";
-    case DataType::BFLOAT4_B: return "bfp4_b";
-    case DataType::INT32: return "int32";
-    case DataType::UINT32: return "uint32";
+    case DataType::FLOAT32:
+      return "fp32";
+    case DataType::BFLOAT16:
+      return "bf16";
+    case DataType::BFLOAT8_B:
+      return "bfp8_b";
+    case DataType::BFLOAT4_B:
+      return "bfp4_b";
+    case DataType::INT32:
+      return "int32";
+    case DataType::UINT32:
+      return "uint32";
   }
   return "?";
 }
@@ -132,7 +130,9 @@ std::string program_str(const ProgramConfig& pc) {
           return "-";
         } else if constexpr (std::is_same_v<C, Matmul2DConfig> || std::is_same_v<C, Matmul1DConfig> ||
                              std::is_same_v<C, MatmulReuseConfig>) {
-          const char* kind = std::is_same_v<C, Matmul2DConfig> ? "2d" : std::is_same_v<C, Matmul1DConfig> ? "1d" : "reuse";
+          const char* kind = std::is_same_v<C, Matmul2DConfig>   ? "2d"
+                             : std::is_same_v<C, Matmul1DConfig> ? "1d"
+                                                                 : "reuse";
           return fmt::format("{} {} M{} N{} k{} sb{}x{}", kind, c.grid.str(), c.per_core_M, c.per_core_N, c.in0_block_w,
                              c.out_subblock_h, c.out_subblock_w);
         } else if constexpr (std::is_same_v<C, MatmulDramShardedConfig>) {
@@ -158,10 +158,14 @@ std::string math_str(const ComputeKernelConfig& c, const DeviceSpec& d) {
 
 std::string source_str(ConfigSource s) {
   switch (s) {
-    case ConfigSource::module_default: return "default";
-    case ConfigSource::device_default: return "device";
-    case ConfigSource::code: return "code";
-    case ConfigSource::yaml: return "yaml";
+    case ConfigSource::module_default:
+      return "default";
+    case ConfigSource::device_default:
+      return "device";
+    case ConfigSource::code:
+      return "code";
+    case ConfigSource::yaml:
+      return "yaml";
   }
   return "?";
 }
@@ -178,8 +182,8 @@ void show_mode(const Transformer& model, Mode mode, const ModuleShapes& shapes) 
   fmt::print("{} on {}, {}: {}; optimization target {}\n\n", model.spec().name, d.name, to_string(mode),
              shapes_str(mode, shapes), to_string(model.hw_config().optimization_target));
 
-  Table t({"op", "source", "dtype", "weights", "memory", "program config", "math", "weight bytes", "output", "est. time",
-           "bound", "why"});
+  Table t({"op", "source", "dtype", "weights", "memory", "program config", "math", "weight bytes", "output",
+           "est. time", "bound", "why"});
   std::map<DataType, int64_t> weights_by_dtype;
   int64_t weights = 0, out_dram = 0, out_l1 = 0, kv_bytes = 0;
   double total_s = 0, layer0_s = 0;
@@ -188,8 +192,8 @@ void show_mode(const Transformer& model, Mode mode, const ModuleShapes& shapes) 
     const OpConfig& c = r.config;
     const bool kv = r.shape.kind == OpKind::kv_cache;
     t.add({r.path, source_str(r.source), dtype_str(c.dtype) + (c.layout == Layout::ROW_MAJOR ? " rm" : ""),
-           c.weights_dtype ? dtype_str(*c.weights_dtype) : "-", memory_str(c.memory_config), program_str(c.kernel_config),
-           math_str(c.compute_kernel_config, d), bytes_or_dash(r.weight_bytes),
+           c.weights_dtype ? dtype_str(*c.weights_dtype) : "-", memory_str(c.memory_config),
+           program_str(c.kernel_config), math_str(c.compute_kernel_config, d), bytes_or_dash(r.weight_bytes),
            r.output_bytes > 0 ? fmt::format("{} {}", human_bytes(static_cast<double>(r.output_bytes)),
                                             to_string(c.memory_config.buffer_type))
                               : "-",
@@ -210,11 +214,13 @@ void show_mode(const Transformer& model, Mode mode, const ModuleShapes& shapes) 
 
   std::string per_dtype;
   for (const auto& [dt, b] : weights_by_dtype)
-    per_dtype += fmt::format("{}{} {}", per_dtype.empty() ? "" : ", ", dtype_str(dt), human_bytes(static_cast<double>(b)));
+    per_dtype +=
+        fmt::format("{}{} {}", per_dtype.empty() ? "" : ", ", dtype_str(dt), human_bytes(static_cast<double>(b)));
   const int64_t l1_total = d.l1_usable() * d.cores_per_chip();
   fmt::print("totals ({}, {} ops):\n", to_string(mode), ops.size());
   fmt::print("  weights         {} ({}), in DRAM\n", human_bytes(static_cast<double>(weights)), per_dtype);
-  if (mode == Mode::decode) fmt::print("  KV cache        {} ({})\n", human_bytes(static_cast<double>(kv_bytes)), kv_where);
+  if (mode == Mode::decode)
+    fmt::print("  KV cache        {} ({})\n", human_bytes(static_cast<double>(kv_bytes)), kv_where);
   fmt::print("  op outputs      DRAM {}, L1 {}{}\n", human_bytes(static_cast<double>(out_dram)),
              human_bytes(static_cast<double>(out_l1)), mode == Mode::decode ? " (KV cache included)" : "");
   fmt::print("  DRAM            {} of {} per chip ({} chip{}, replicated)\n",
@@ -226,7 +232,8 @@ void show_mode(const Transformer& model, Mode mode, const ModuleShapes& shapes) 
   fmt::print("  time per layer  {} (layers.0; {} layers)\n", time_str(layer0_s), model.num_layers());
   if (mode == Mode::decode) {
     fmt::print("  total time      {} per decode step: {:.1f} tokens/s per user, {:.1f} tokens/s\n\n", time_str(total_s),
-               total_s > 0 ? 1.0 / total_s : 0.0, total_s > 0 ? static_cast<double>(shapes.decode_batch) / total_s : 0.0);
+               total_s > 0 ? 1.0 / total_s : 0.0,
+               total_s > 0 ? static_cast<double>(shapes.decode_batch) / total_s : 0.0);
   } else {
     fmt::print("  total time      {} to prefill {} (time to first token): {:.0f} tokens/s\n\n", time_str(total_s),
                shapes_str(mode, shapes),
@@ -235,9 +242,8 @@ void show_mode(const Transformer& model, Mode mode, const ModuleShapes& shapes) 
 }
 
 int run_show(const Selection& s) {
-  const ModuleShapes shapes = selected_shapes(s);
-  const auto model = build(selected_spec(s), selected_hw(s), shapes);
-  for (Mode mode : selected_modes(s)) show_mode(*model, mode, shapes);
+  const auto model = build(selected_spec(s), selected_hw(s));
+  for (Mode mode : selected_modes(s)) show_mode(*model, mode, model->hw_config().shapes);
   return 0;
 }
 
@@ -247,8 +253,9 @@ int run_show(const Selection& s) {
 
 // Every op of the selected modes as "<mode>.<path>" with every OpConfig field: loading
 // the file back with --hw-config resolves every op to the same config.
-std::string dump_yaml(const Transformer& model, const std::vector<Mode>& modes, const ModuleShapes& shapes) {
+std::string dump_yaml(const Transformer& model, const std::vector<Mode>& modes) {
   const ModuleHardwareConfig& hw = model.hw_config();
+  const ModuleShapes& shapes = hw.shapes;
   YAML::Emitter out;
   out << YAML::Comment(fmt::format("ttt config dump: {} on {}; prefill {}; decode {}", model.spec().name, hw.device,
                                    shapes_str(Mode::prefill, shapes), shapes_str(Mode::decode, shapes)));
@@ -258,6 +265,7 @@ std::string dump_yaml(const Transformer& model, const std::vector<Mode>& modes, 
   if (hw.weight_cache_dtype) out << YAML::Key << "weight_cache_dtype" << YAML::Value << to_yaml(hw.weight_cache_dtype);
   out << YAML::Key << "activation_cache_policy" << YAML::Value << to_yaml(hw.activation_cache_policy);
   if (hw.cache_dir) out << YAML::Key << "cache_dir" << YAML::Value << *hw.cache_dir;
+  out << YAML::Key << "shapes" << YAML::Value << YAML::Flow << to_yaml(shapes);
   out << YAML::Key << "ops" << YAML::Value << YAML::BeginMap;
   for (Mode mode : modes)
     for (const ResolvedOp& r : model.all_ops(mode))
@@ -267,9 +275,8 @@ std::string dump_yaml(const Transformer& model, const std::vector<Mode>& modes, 
 }
 
 int run_dump(const Selection& s, const std::string& output) {
-  const ModuleShapes shapes = selected_shapes(s);
-  const auto model = build(selected_spec(s), selected_hw(s), shapes);
-  const std::string text = dump_yaml(*model, selected_modes(s), shapes);
+  const auto model = build(selected_spec(s), selected_hw(s));
+  const std::string text = dump_yaml(*model, selected_modes(s));
   if (output.empty() || output == "-") {
     fmt::print("{}", text);
     return 0;
@@ -278,8 +285,8 @@ int run_dump(const Selection& s, const std::string& output) {
   TTT_CHECK(f.good(), Io, "cannot write '{}' (-o): expected a writable file path", output);
   f << text;
   TTT_CHECK(f.good(), Io, "writing '{}' failed", output);
-  fmt::print(stderr, "wrote {} op configs to {}\n", model->all_ops(Mode::prefill).size() + model->all_ops(Mode::decode).size(),
-             output);
+  fmt::print(stderr, "wrote {} op configs to {}\n",
+             model->all_ops(Mode::prefill).size() + model->all_ops(Mode::decode).size(), output);
   return 0;
 }
 
@@ -371,14 +378,16 @@ int run_validate(const std::string& file, const Selection& s) {
   const bool with_model = !s.model.empty() || !s.spec.empty();
   // Without a model the op names are checked against the modules' ops on a small shape.
   const TransformerSpec spec = with_model ? selected_spec(s) : builtin_spec("llama-3.2-1b");
-  const ModuleShapes shapes = selected_shapes(s);
   ModuleHardwareConfig base_hw = hw;
   base_hw.yaml_overrides.clear();
   std::unique_ptr<Transformer> base;
   try {
     TransformerSpec small = spec;
-    if (!with_model) small.num_layers = 1;
-    base = build(small, base_hw, with_model ? shapes : ModuleShapes{});
+    if (!with_model) {
+      small.num_layers = 1;
+      base_hw.shapes = ModuleShapes{};
+    }
+    base = build(small, base_hw);
   } catch (const Error& e) {
     problems = problem_lines(e);
     return report("before the file's overrides (the defaults or the top-level settings)");
@@ -386,13 +395,14 @@ int run_validate(const std::string& file, const Selection& s) {
   problems = check_overrides(*base, hw, with_model);
   if (!problems.empty()) return report();
   if (!with_model) {
-    fmt::print("ok: syntax, keys, op names, fields and values of {} for {} (pass --model or --spec to check op paths "
-               "and values against a model's shapes)\n",
-               file, hw.device);
+    fmt::print(
+        "ok: syntax, keys, op names, fields and values of {} for {} (pass --model or --spec to check op paths "
+        "and values against a model's shapes)\n",
+        file, hw.device);
     return 0;
   }
   try {
-    build(spec, hw, shapes);
+    build(spec, hw);
   } catch (const Error& e) {
     problems = problem_lines(e);
     return report();

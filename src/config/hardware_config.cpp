@@ -117,7 +117,9 @@ ModuleHardwareConfig ModuleHardwareConfig::from_yaml_string(const std::string& t
         const std::string op_key = op.first.as<std::string>();
         YamlContext op_ctx{file, "ops." + op_key};
         if (!op.second.IsMap()) yaml_fail(op_ctx, op.second, "expected a mapping of op settings");
-        cfg.yaml_overrides.push_back(OpOverride{op_key, YAML::Clone(op.second), file, op.first.Mark().line + 1});
+        // The node itself (overrides only read it): a clone loses the marks that give
+        // errors in its fields their line numbers.
+        cfg.yaml_overrides.push_back(OpOverride{op_key, op.second, file, op.first.Mark().line + 1});
       }
     } else {
       yaml_fail(sub, kv.first,

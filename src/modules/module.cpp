@@ -295,9 +295,14 @@ void Module::apply_hardware_configs(const ModuleShapes& shapes) {
 void Module::override_op_config(std::string_view op, OpConfig cfg) {
   ModuleHardwareConfig previous = hw_;
   ModuleHardwareConfig next = hw_;
-  // A bare op name or a relative path is anchored at this module.
-  std::string key(op);
+  // A bare op name or a relative path is anchored at this module; a mode prefix
+  // ("decode.") stays in front.
+  std::string key(op), mode_prefix;
+  for (Mode m : enum_values<Mode>())
+    if (key.rfind(std::string(to_string(m)) + ".", 0) == 0) mode_prefix = std::string(to_string(m)) + ".";
+  key.erase(0, mode_prefix.size());
   if (!path_.empty() && key.rfind(path_ + ".", 0) != 0 && key.find('.') != std::string::npos) key = path_ + "." + key;
+  key = mode_prefix + key;
   next.op_configs[key] = std::move(cfg);
   // Compiled plans and buffers were made for the previous configs. The compiled root
   // makes them again (decode first: prefill plans write its caches; a KV cache starts

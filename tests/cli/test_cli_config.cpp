@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 class CliConfig : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           fmt::format("ttt_cli_config_{}_{}", getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() / fmt::format("ttt_cli_config_{}_{}", getpid(),
+                                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -66,10 +66,12 @@ TEST_F(CliConfig, ShowListsEveryOpWithItsSourceMemoryAndTime) {
 }
 
 TEST_F(CliConfig, ShowBothModesAtGivenShapesWithYamlSources) {
-  const std::string hw = write("hw.yaml", "optimization_target: latency\nops:\n  layers.0-3.mlp.ff1_matmul: {weights_dtype: BFLOAT8_B}\n");
-  const CliResult r = run_cli(fmt::format("config show --spec llama-3.2-1b --device ttnn:p150 --hw-config {} --batch 4 "
-                                          "--seq-len 256",
-                                          hw));
+  const std::string hw =
+      write("hw.yaml", "optimization_target: latency\nops:\n  layers.0-3.mlp.ff1_matmul: {weights_dtype: BFLOAT8_B}\n");
+  const CliResult r =
+      run_cli(fmt::format("config show --spec llama-3.2-1b --device ttnn:p150 --hw-config {} --batch 4 "
+                          "--seq-len 256",
+                          hw));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(has(r.out, "prefill: 4 users x 256 tokens; optimization target latency")) << r.out;
   EXPECT_TRUE(has(r.out, "decode: 4 users, KV cache of 256 positions")) << r.out;
@@ -111,20 +113,22 @@ TEST_F(CliConfig, DumpLoadsBackToAnEqualResolvedConfig) {
   for (const Case& c : cases) {
     const std::string input = write("in.yaml", c.overrides);
     const std::string out = path(fmt::format("dump_{}.yaml", c.target));
-    const CliResult r = run_cli(fmt::format("config dump --spec llama-3.2-1b --device {} --target {} --hw-config {} {} -o {}",
-                                            c.device, c.target, input, c.shapes, out));
+    const CliResult r =
+        run_cli(fmt::format("config dump --spec llama-3.2-1b --device {} --target {} --hw-config {} {} -o {}", c.device,
+                            c.target, input, c.shapes, out));
     ASSERT_EQ(r.code, 0) << r.out;
 
     ModuleHardwareConfig original = ModuleHardwareConfig::from_yaml_file(input, c.device);
     original.optimization_target = parse_enum<OptimizationTarget>(c.target);
-    Transformer expected(spec, Device::open(c.device), original);
-    expected.resolve_configs(c.resolved);
+    original.shapes = c.resolved;
+    const Transformer expected(spec, Device::open(c.device), original);
 
+    // The file carries the shapes it was resolved for: construction validates at them.
     const ModuleHardwareConfig loaded = ModuleHardwareConfig::from_yaml_file(out);
     EXPECT_EQ(loaded.device, c.device);
     EXPECT_EQ(to_string(loaded.optimization_target), c.target);
+    EXPECT_EQ(loaded.shapes, c.resolved);
     Transformer again(spec, Device::open(loaded.device), loaded);
-    again.resolve_configs(c.resolved);
     for (Mode mode : enum_values<Mode>()) {
       const auto a = expected.all_ops(mode), b = again.all_ops(mode);
       ASSERT_EQ(a.size(), b.size());
@@ -136,7 +140,7 @@ TEST_F(CliConfig, DumpLoadsBackToAnEqualResolvedConfig) {
         EXPECT_EQ(b[i].source, ConfigSource::yaml) << b[i].path;
       }
     }
-    const CliResult v = run_cli(fmt::format("config validate {} --spec llama-3.2-1b {}", out, c.shapes));
+    const CliResult v = run_cli(fmt::format("config validate {} --spec llama-3.2-1b", out));
     EXPECT_EQ(v.code, 0) << v.out;
     EXPECT_EQ(v.out.rfind("ok", 0), 0u) << v.out;
   }
@@ -144,8 +148,10 @@ TEST_F(CliConfig, DumpLoadsBackToAnEqualResolvedConfig) {
 
 TEST_F(CliConfig, DumpOfOneModeLeavesTheOtherAtItsDefaults) {
   const std::string out = path("decode.yaml");
-  ASSERT_EQ(run_cli(fmt::format("config dump --spec llama-3.2-1b --device ttnn:n300 --mode decode -o {}", out)).code, 0);
-  const Transformer model(builtin_spec("llama-3.2-1b"), Device::open("ttnn:n300"), ModuleHardwareConfig::from_yaml_file(out));
+  ASSERT_EQ(run_cli(fmt::format("config dump --spec llama-3.2-1b --device ttnn:n300 --mode decode -o {}", out)).code,
+            0);
+  const Transformer model(builtin_spec("llama-3.2-1b"), Device::open("ttnn:n300"),
+                          ModuleHardwareConfig::from_yaml_file(out));
   for (const auto& r : model.all_ops(Mode::decode)) EXPECT_EQ(r.source, ConfigSource::yaml) << r.path;
   for (const auto& r : model.all_ops(Mode::prefill)) EXPECT_EQ(r.source, ConfigSource::module_default) << r.path;
   // Without -o the YAML goes to standard output.
@@ -156,8 +162,9 @@ TEST_F(CliConfig, DumpOfOneModeLeavesTheOtherAtItsDefaults) {
 }
 
 TEST_F(CliConfig, ValidatePrintsOkForAGoodFile) {
-  const std::string f = write("good.yaml", "optimization_target: latency\nops:\n  layers.0-3.mlp.ff1_matmul: {precision: high}\n"
-                                           "  decode.qkv_matmul: {memory: DRAM}\n");
+  const std::string f = write("good.yaml",
+                              "optimization_target: latency\nops:\n  layers.0-3.mlp.ff1_matmul: {precision: high}\n"
+                              "  decode.qkv_matmul: {memory: DRAM}\n");
   const CliResult r = run_cli(fmt::format("config validate {} --spec llama-3.2-1b --device ttnn:n150", f));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out.rfind("ok", 0), 0u) << r.out;
@@ -173,11 +180,14 @@ TEST_F(CliConfig, ValidateReportsEveryYamlError) {
   const Case cases[] = {
       {"ops:\n  qkv_matmull: {dtype: BFLOAT16}\n",
        {"bad.yaml:2: unknown op 'ops.qkv_matmull'", "accepted op names: ", "qkv_matmul, "}},
-      {"ops:\n  layers.99.mlp.ff1_matmul: {dtype: BFLOAT16}\n", {"bad.yaml:2: unknown op 'ops.layers.99.mlp.ff1_matmul'"}},
+      {"ops:\n  layers.99.mlp.ff1_matmul: {dtype: BFLOAT16}\n",
+       {"bad.yaml:2: unknown op 'ops.layers.99.mlp.ff1_matmul'"}},
       {"ops:\n  qkv_matmul:\n    dtpe: BFLOAT16\n",
-       {"bad.yaml:3: key 'ops.qkv_matmul.dtpe': unknown field 'dtpe'; accepted: precision, memory, tiling", "weights_dtype"}},
+       {"bad.yaml:3: key 'ops.qkv_matmul.dtpe': unknown field 'dtpe'; accepted: precision, memory, tiling",
+        "weights_dtype"}},
       {"ops:\n  ff1_matmul:\n    compute_kernel_config: {fp32_dest_acc_en: maybe}\n",
-       {"bad.yaml:3: key 'ops.ff1_matmul.compute_kernel_config.fp32_dest_acc_en'", "expected true or false but found 'maybe'"}},
+       {"bad.yaml:3: key 'ops.ff1_matmul.compute_kernel_config.fp32_dest_acc_en'",
+        "expected true or false but found 'maybe'"}},
       {"ops:\n  ff1_matmul:\n    kernel_config: {matmul_1d: {in0_block_w: four}}\n",
        {"bad.yaml:3: key 'ops.ff1_matmul.kernel_config.matmul_1d.in0_block_w'", "expected an integer"}},
       {"ops:\n  ff1_matmul: {weights_dtype: BFLOAT7}\n",
@@ -197,8 +207,8 @@ TEST_F(CliConfig, ValidateReportsEveryYamlError) {
       // fails, what would fit, and where the config came from.
       {"ops:\n  decode.qkv_matmul:\n    kernel_config: {matmul_1d: {in0_block_w: 3}}\n",
        {"layers.0.attention.qkv_matmul: ", "layers.15.attention.qkv_matmul: ",
-        "in0_block_w 3 does not divide K tiles 64", "use 1, 2, 4, 8, 16, 32 or 64",
-        "[decode; config from ", "bad.yaml:2 ops.decode.qkv_matmul]"}},
+        "in0_block_w 3 does not divide K tiles 64", "use 1, 2, 4, 8, 16, 32 or 64", "[decode; config from ",
+        "bad.yaml:2 ops.decode.qkv_matmul]"}},
       {"ops:\n  decode.swiglu_mul:\n    memory_config: {memory_layout: HEIGHT_SHARDED, buffer_type: L1,\n"
        "                    shard_spec: {grid: {x: 8, y: 8}, shape: [32, 100]}}\n",
        {"layers.0.mlp.swiglu_mul: ", "bad.yaml:2 ops.decode.swiglu_mul]"}},
@@ -211,7 +221,8 @@ TEST_F(CliConfig, ValidateReportsEveryYamlError) {
     const std::string f = write("bad.yaml", c.yaml);
     const CliResult r = run_cli(fmt::format("config validate {} --spec llama-3.2-1b --device ttnn:n150", f));
     EXPECT_EQ(r.code, 1) << c.yaml << "\n" << r.out;
-    for (const char* part : c.parts) EXPECT_TRUE(has(r.out, part)) << "'" << part << "' missing for:\n" << c.yaml << "\n" << r.out;
+    for (const char* part : c.parts)
+      EXPECT_TRUE(has(r.out, part)) << "'" << part << "' missing for:\n" << c.yaml << "\n" << r.out;
     EXPECT_FALSE(has(r.out, "\nok")) << r.out;
   }
 }
@@ -224,17 +235,20 @@ TEST_F(CliConfig, ValidateListsEveryProblemOnItsOwnLine) {
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(has(r.out, "bad.yaml:2: unknown op 'ops.qkv_matmull'")) << r.out;
   EXPECT_TRUE(has(r.out, fmt::format("\n{}:3: key 'ops.ff1_matmul.dtpe'", path("bad.yaml")))) << r.out;
-  EXPECT_TRUE(has(r.out, fmt::format("\n{}:4: key 'ops.sdpa.compute_kernel_config.packer_l1_acc'", path("bad.yaml")))) << r.out;
+  EXPECT_TRUE(has(r.out, fmt::format("\n{}:4: key 'ops.sdpa.compute_kernel_config.packer_l1_acc'", path("bad.yaml"))))
+      << r.out;
   EXPECT_TRUE(has(r.out, "bad.yaml: 3 problems")) << r.out;
 }
 
 TEST_F(CliConfig, ValidateWithoutAModelChecksTheFileOnItsOwn) {
-  const std::string good = write("good.yaml", "device: ttnn:n150\nops:\n  layers.40.mlp.ff1_matmul: {weights_dtype: BFLOAT4_B}\n");
+  const std::string good =
+      write("good.yaml", "device: ttnn:n150\nops:\n  layers.40.mlp.ff1_matmul: {weights_dtype: BFLOAT4_B}\n");
   CliResult r = run_cli(fmt::format("config validate {}", good));
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out.rfind("ok", 0), 0u) << r.out;
-  const std::string bad = write("bad.yaml", "ops:\n  layers.40.mlp.ff1_matmull: {weights_dtype: BFLOAT4_B}\n"
-                                            "  decode.sdpa: {dtype: BFLOAT3}\n");
+  const std::string bad = write("bad.yaml",
+                                "ops:\n  layers.40.mlp.ff1_matmull: {weights_dtype: BFLOAT4_B}\n"
+                                "  decode.sdpa: {dtype: BFLOAT3}\n");
   r = run_cli(fmt::format("config validate {}", bad));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(has(r.out, "unknown op 'ops.layers.40.mlp.ff1_matmull'")) << r.out;

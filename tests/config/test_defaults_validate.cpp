@@ -104,8 +104,8 @@ TEST_P(DefaultsValidate, AtNominalAndLargeShapes) {
 }
 
 std::string param_name(const ::testing::TestParamInfo<Param>& info) {
-  std::string name = fmt::format("{}_{}_{}", std::get<0>(info.param), std::get<1>(info.param),
-                                 to_string(std::get<2>(info.param)));
+  std::string name =
+      fmt::format("{}_{}_{}", std::get<0>(info.param), std::get<1>(info.param), to_string(std::get<2>(info.param)));
   for (char& c : name)
     if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
   return name;

@@ -229,6 +229,26 @@ TEST(OverrideOpConfig, FailureKeepsThePreviousConfig) {
   EXPECT_EQ(find(*m, Mode::decode, "layers.1.attention.qkv_matmul").config, good);
 }
 
+TEST(Shapes, ConstructionValidatesAtTheHardwareConfigsShapes) {
+  // A 512-key SDPA chunk fits a 4096-position cache, not the nominal 128 one.
+  const std::string text = "ops:\n  decode.sdpa: {kernel_config: {sdpa: {k_chunk_size: 512}}}\n";
+  try {
+    build(yaml(text), 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("k_chunk_size 512"), std::string::npos) << e.what();
+  }
+  const auto m =
+      build(yaml("shapes: {prefill_batch: 1, prefill_seq: 2048, decode_batch: 32, cache_len: 4096}\n" + text), 1);
+  EXPECT_EQ(m->hw_config().shapes, (ModuleShapes{1, 2048, 32, 4096}));
+  const ResolvedOp sdpa = find(*m, Mode::decode, "layers.0.attention.sdpa");
+  EXPECT_EQ(sdpa.shape.kv_seq, 4096);
+  EXPECT_EQ(std::get<SdpaConfig>(sdpa.config.kernel_config).k_chunk_size, 512);
+  EXPECT_EQ(find(*m, Mode::prefill, "layers.0.attention.qkv_matmul").shape.m, 2048);
+  EXPECT_THROW(yaml("shapes: {prefill_seq: many}\n"), Error);
+  EXPECT_THROW(build(yaml("shapes: {decode_batch: 0}\n"), 1), Error);
+}
+
 TEST(ResolveConfigs, FollowsTheShapesAndKeepsThePreviousOnFailure) {
   auto m = build(ModuleHardwareConfig("ttnn:n150"), 2);
   const auto nominal = m->all_ops(Mode::prefill);
@@ -238,9 +258,9 @@ TEST(ResolveConfigs, FollowsTheShapesAndKeepsThePreviousOnFailure) {
   EXPECT_EQ(std::get<Matmul2DConfig>(qkv.config.kernel_config).per_core_M, 8);  // 64 M tiles over 8 rows
   EXPECT_EQ(find(*m, Mode::decode, "layers.0.attention.sdpa").shape.kv_seq, 4096);
   // 64 users exceed what the decode head ops take: an error, and the last good shapes stay.
-  EXPECT_THROW(m->resolve_configs(ModuleShapes{.prefill_batch = 1, .prefill_seq = 128, .decode_batch = 64,
-                                               .cache_len = 128}),
-               Error);
+  EXPECT_THROW(
+      m->resolve_configs(ModuleShapes{.prefill_batch = 1, .prefill_seq = 128, .decode_batch = 64, .cache_len = 128}),
+      Error);
   EXPECT_EQ(find(*m, Mode::prefill, "layers.0.attention.qkv_matmul").shape.m, 2048);
   EXPECT_GT(find(*m, Mode::prefill, "layers.0.attention.qkv_matmul").cost.total_s(), 0.0);
   m->resolve_configs(ModuleShapes{});

@@ -37,7 +37,8 @@ inline Vec ref_linear(const Vec& x, int64_t rows, const Vec& w, int64_t out, int
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t o = 0; o < out; ++o) {
       double acc = bias ? (*bias)[static_cast<std::size_t>(o)] : 0.0;
-      for (int64_t i = 0; i < in; ++i) acc += x[static_cast<std::size_t>(r * in + i)] * w[static_cast<std::size_t>(o * in + i)];
+      for (int64_t i = 0; i < in; ++i)
+        acc += x[static_cast<std::size_t>(r * in + i)] * w[static_cast<std::size_t>(o * in + i)];
       y[static_cast<std::size_t>(r * out + o)] = acc;
     }
   return y;
@@ -47,10 +48,12 @@ inline Vec ref_rms_norm(const Vec& x, int64_t rows, int64_t dim, const Vec& gamm
   Vec y(x.size());
   for (int64_t r = 0; r < rows; ++r) {
     double ss = 0;
-    for (int64_t i = 0; i < dim; ++i) ss += x[static_cast<std::size_t>(r * dim + i)] * x[static_cast<std::size_t>(r * dim + i)];
+    for (int64_t i = 0; i < dim; ++i)
+      ss += x[static_cast<std::size_t>(r * dim + i)] * x[static_cast<std::size_t>(r * dim + i)];
     const double inv = 1.0 / std::sqrt(ss / static_cast<double>(dim) + eps);
     for (int64_t i = 0; i < dim; ++i)
-      y[static_cast<std::size_t>(r * dim + i)] = x[static_cast<std::size_t>(r * dim + i)] * inv * gamma[static_cast<std::size_t>(i)];
+      y[static_cast<std::size_t>(r * dim + i)] =
+          x[static_cast<std::size_t>(r * dim + i)] * inv * gamma[static_cast<std::size_t>(i)];
   }
   return y;
 }
@@ -58,7 +61,8 @@ inline Vec ref_rms_norm(const Vec& x, int64_t rows, int64_t dim, const Vec& gamm
 inline double silu(double v) { return v / (1.0 + std::exp(-v)); }
 
 // down(silu(gate x) * up x); `w` holds gate_proj, up_proj, down_proj under `prefix`.
-inline Vec ref_mlp(const Vec& x, int64_t rows, const MLPSpec& s, const WeightSource& w, const std::string& prefix = "") {
+inline Vec ref_mlp(const Vec& x, int64_t rows, const MLPSpec& s, const WeightSource& w,
+                   const std::string& prefix = "") {
   const int64_t h = s.hidden_dim, f = s.intermediate_dim;
   const Vec g = ref_linear(x, rows, load_double(w, prefix + "gate_proj.weight"), f, h);
   const Vec u = ref_linear(x, rows, load_double(w, prefix + "up_proj.weight"), f, h);
@@ -156,7 +160,8 @@ class RefDecoderLayer {
     norm1_ = load_double(w, prefix + "input_layernorm.weight");
     norm2_ = load_double(w, prefix + "post_attention_layernorm.weight");
     PrefixedWeightSource mlp(std::shared_ptr<const WeightSource>(&w, [](const WeightSource*) {}), prefix + "mlp.");
-    for (const char* n : {"gate_proj.weight", "up_proj.weight", "down_proj.weight"}) mlp_.add(n, mlp.shape(n), mlp.load(n));
+    for (const char* n : {"gate_proj.weight", "up_proj.weight", "down_proj.weight"})
+      mlp_.add(n, mlp.shape(n), mlp.load(n));
   }
   Vec feed(const Vec& x, int64_t n) {
     const int64_t h = s_.attention.hidden_dim;
@@ -190,7 +195,8 @@ class RefTransformer {
     Vec x(static_cast<std::size_t>(n * h));
     for (int64_t t = 0; t < n; ++t)
       for (int64_t i = 0; i < h; ++i)
-        x[static_cast<std::size_t>(t * h + i)] = emb_[static_cast<std::size_t>(ids[static_cast<std::size_t>(t)] * h + i)];
+        x[static_cast<std::size_t>(t * h + i)] =
+            emb_[static_cast<std::size_t>(ids[static_cast<std::size_t>(t)] * h + i)];
     for (auto& l : layers_) x = l->feed(x, n);
     return ref_linear(ref_rms_norm(x, n, h, norm_, s_.final_norm.eps), n, head_, s_.lm_head.vocab_size, h);
   }
@@ -256,7 +262,9 @@ inline double pcc_of(const std::vector<float>& a, const Vec& b) {
   return sab / std::sqrt(saa * sbb);
 }
 
-inline double pcc_of(const std::vector<float>& a, const std::vector<float>& b) { return pcc_of(a, Vec(b.begin(), b.end())); }
+inline double pcc_of(const std::vector<float>& a, const std::vector<float>& b) {
+  return pcc_of(a, Vec(b.begin(), b.end()));
+}
 
 inline double max_abs_of(const std::vector<float>& a, const Vec& b) {
   double m = 0;

@@ -19,8 +19,8 @@ struct AttnCase {
   bool fp32;  // FLOAT32 weights and KV cache (cpu)
   int64_t hidden, heads, kv_heads, head_dim;
   bool bias;
-  double min_pcc;         // module against the reference
-  double min_pcc_paths;   // decode step against prefill of N + 1, batched decode against single-user
+  double min_pcc;        // module against the reference
+  double min_pcc_paths;  // decode step against prefill of N + 1, batched decode against single-user
 };
 
 struct AttnFixture {
@@ -35,7 +35,8 @@ struct AttnFixture {
         weights(test::random_llama_weights(spec, 17)),
         layer(std::make_shared<PrefixedWeightSource>(weights, "model.layers.0.self_attn.")),
         device(Device::open(c.device)) {
-    if (c.fp32) hw = ModuleHardwareConfig::from_yaml_string(test::fp32_weights_yaml({"qkv_matmul", "out_matmul"}, true));
+    if (c.fp32)
+      hw = ModuleHardwareConfig::from_yaml_string(test::fp32_weights_yaml({"qkv_matmul", "out_matmul"}, true));
   }
   const AttentionSpec& attn() const { return spec.layer.attention; }
   std::unique_ptr<MultiHeadAttention> make() const {

@@ -102,7 +102,8 @@ TEST_P(StackAccuracy, TransformerMatchesReferenceWithUsersAtDifferentPositions) 
     for (int64_t u = 0; u < users; ++u) {
       const Vec r = ref[static_cast<std::size_t>(u)]->feed({ids[static_cast<std::size_t>(u)]});
       const double p = test::pcc_of(test::rows_of(logits, vocab, u, 1), r);
-      fmt::print("[pcc] transformer decode {} user {} pos {}: {:.7f}\n", c.name, u, pos[static_cast<std::size_t>(u)], p);
+      fmt::print("[pcc] transformer decode {} user {} pos {}: {:.7f}\n", c.name, u, pos[static_cast<std::size_t>(u)],
+                 p);
       EXPECT_GE(p, c.min_pcc);
     }
     for (auto& p : pos) ++p;

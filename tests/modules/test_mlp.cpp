@@ -65,15 +65,15 @@ TEST_P(MlpAccuracy, MatchesReferenceInBothModes) {
 
 const std::string kFp32 = test::fp32_weights_yaml({"ff1_matmul", "ff3_matmul", "ff2_matmul"}, false);
 
-INSTANTIATE_TEST_SUITE_P(
-    Devices, MlpAccuracy,
-    ::testing::Values(MlpCase{"cpu_fp32", "cpu", kFp32, 256, 512, 0.9999},
-                      // Shapes that are not tile multiples run on cpu (tinystories-260k's MLP).
-                      MlpCase{"cpu_fp32_odd", "cpu", kFp32, 64, 172, 0.9999},
-                      MlpCase{"cpu_bf16", "cpu", "", 256, 512, 0.9999},
-                      MlpCase{"n150_bfp8", "ttnn:n150", "", 256, 512, 0.999},
-                      MlpCase{"n150_latency_bfp4", "ttnn:n150", "optimization_target: latency", 256, 512, 0.97}),
-    [](const auto& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Devices, MlpAccuracy,
+                         ::testing::Values(MlpCase{"cpu_fp32", "cpu", kFp32, 256, 512, 0.9999},
+                                           // Shapes that are not tile multiples run on cpu (tinystories-260k's MLP).
+                                           MlpCase{"cpu_fp32_odd", "cpu", kFp32, 64, 172, 0.9999},
+                                           MlpCase{"cpu_bf16", "cpu", "", 256, 512, 0.9999},
+                                           MlpCase{"n150_bfp8", "ttnn:n150", "", 256, 512, 0.999},
+                                           MlpCase{"n150_latency_bfp4", "ttnn:n150", "optimization_target: latency",
+                                                   256, 512, 0.97}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 TEST(MlpConfig, LatencyTargetStoresGateAndUpInBfloat4) {
   MLP mlp(MLPSpec{256, 512, MlpActivation::silu, true, false}, Device::open("ttnn:n150"),

@@ -37,20 +37,20 @@ std::string invalid_config_message(Fn&& fn) {
 TEST(ModuleSpecs, ValidationErrorsNameTheField) {
   AttentionSpec gqa(256, 6);
   gqa.num_kv_heads = 4;
-  EXPECT_TRUE(contains(invalid_config_message([&] { gqa.validate(); }),
-              {"num_heads 6", "num_kv_heads 4"}));
+  EXPECT_TRUE(contains(invalid_config_message([&] { gqa.validate(); }), {"num_heads 6", "num_kv_heads 4"}));
   EXPECT_TRUE(contains(invalid_config_message([] { AttentionSpec(100, 3).validate(); }),
-              {"AttentionSpec.hidden_dim 100", "head_dim"}));
+                       {"AttentionSpec.hidden_dim 100", "head_dim"}));
   EXPECT_TRUE(contains(invalid_config_message([] { AttentionSpec(0, 4).validate(); }),
-              {"AttentionSpec.hidden_dim must be positive"}));
+                       {"AttentionSpec.hidden_dim must be positive"}));
   AttentionSpec odd(96, 1);
   odd.head_dim = 33;
   EXPECT_TRUE(contains(invalid_config_message([&] { odd.validate(); }), {"AttentionSpec.head_dim"}));
-  EXPECT_TRUE(contains(invalid_config_message([] { MLPSpec{64, 0, MlpActivation::silu, true, false}.validate(); }),
-              {"MLPSpec.intermediate_dim"}));
+  EXPECT_TRUE(contains(invalid_config_message([] {
+                         MLPSpec{64, 0, MlpActivation::silu, true, false}.validate();
+                       }),
+                       {"MLPSpec.intermediate_dim"}));
   EXPECT_TRUE(contains(invalid_config_message([] { RMSNormSpec{64, 0.0}.validate(); }), {"RMSNormSpec.eps"}));
-  EXPECT_TRUE(contains(invalid_config_message([] { EmbeddingSpec{0, 64}.validate(); }),
-              {"EmbeddingSpec.vocab_size"}));
+  EXPECT_TRUE(contains(invalid_config_message([] { EmbeddingSpec{0, 64}.validate(); }), {"EmbeddingSpec.vocab_size"}));
   TransformerSpec t = test::small_spec(1, 64, 2, 2, 32, 128, 100);
   t.layer.mlp.hidden_dim = 32;
   EXPECT_TRUE(contains(invalid_config_message([&] { t.validate(); }), {"mlp.hidden_dim 32"}));
@@ -64,8 +64,10 @@ TEST(ModuleSpecs, ModulesValidateTheirSpecAtConstruction) {
   AttentionSpec bad(256, 8);
   bad.num_kv_heads = 3;
   EXPECT_TRUE(contains(invalid_config_message([&] { MultiHeadAttention m(bad, cpu); }), {"num_kv_heads 3"}));
-  EXPECT_TRUE(contains(invalid_config_message([&] { MLP m(MLPSpec{0, 64, MlpActivation::silu, true, false}, cpu); }),
-              {"MLPSpec.hidden_dim"}));
+  EXPECT_TRUE(contains(invalid_config_message([&] {
+                         MLP m(MLPSpec{0, 64, MlpActivation::silu, true, false}, cpu);
+                       }),
+                       {"MLPSpec.hidden_dim"}));
   EXPECT_TRUE(contains(invalid_config_message([&] { RMSNorm m(RMSNormSpec{64, 2.0}, cpu); }), {"RMSNormSpec.eps"}));
   TransformerSpec t = test::small_spec(1, 64, 2, 2, 32, 128, 100);
   t.lm_head.vocab_size = 99;
@@ -76,8 +78,8 @@ TEST(ModuleSpecs, SpecOnlyModulesResolveEveryOpWithoutWeights) {
   // The seed's basic usage: defaults only, no weights; every op of both modes resolved.
   MultiHeadAttention attention(AttentionSpec(4096, 32), "ttnn:n150");
   EXPECT_FALSE(attention.has_weights());
-  const std::vector<std::string> names{"qkv_matmul", "create_heads", "rotary", "kv_cache", "sdpa", "concat_heads",
-                                       "out_matmul"};
+  const std::vector<std::string> names{"qkv_matmul", "create_heads", "rotary",    "kv_cache",
+                                       "sdpa",       "concat_heads", "out_matmul"};
   for (Mode mode : enum_values<Mode>()) {
     std::vector<std::string> got;
     for (const auto& op : attention.ops(mode)) {
@@ -160,9 +162,10 @@ TEST(OverrideOpConfig, FailingOverrideNamesModuleOpAndFieldAndKeepsThePreviousCo
 
   // A width shard that is not a whole number of tiles cannot be placed.
   OpConfig bad = previous;
-  bad.memory_config = MemoryConfig{TensorMemoryLayout::WIDTH_SHARDED, BufferType::L1, ShardSpec{CoreGrid{4, 1}, {32, 40}}};
+  bad.memory_config =
+      MemoryConfig{TensorMemoryLayout::WIDTH_SHARDED, BufferType::L1, ShardSpec{CoreGrid{4, 1}, {32, 40}}};
   const std::string msg = invalid_config_message([&] { mlp.override_op_config("ff2_matmul", bad); });
-  EXPECT_TRUE(contains(msg, {"layers.0.mlp.ff2_matmul"}));        // module and op
+  EXPECT_TRUE(contains(msg, {"layers.0.mlp.ff2_matmul"}));         // module and op
   EXPECT_TRUE(contains(msg, {"memory_config.shard_spec.shape"}));  // field
   EXPECT_TRUE(contains(msg, {"40"}));                              // value
   fmt::print("failing override: {}\n", msg);
@@ -177,6 +180,42 @@ TEST(OverrideOpConfig, FailingOverrideNamesModuleOpAndFieldAndKeepsThePreviousCo
   // An op the module does not have is named with the ones it has.
   const std::string unknown = invalid_config_message([&] { mlp.override_op_config("qkv_matmul", previous); });
   EXPECT_TRUE(contains(unknown, {"qkv_matmul", "ff1_matmul"}));
+}
+
+TEST(OverrideOpConfig, ModeKeyAndAnOverrideThatDoesNotFitAtCompile) {
+  // Decode outputs of 32 x 12288 bfloat16 (768 KiB) in one core's L1: one fits, two do not.
+  const int64_t h = 128, f = 12288;
+  auto w = std::make_shared<MapWeightSource>();
+  w->add("gate_proj.weight", Shape{f, h}, random_weight(Shape{f, h}, 1, "g", 0.09f));
+  w->add("up_proj.weight", Shape{f, h}, random_weight(Shape{f, h}, 1, "u", 0.09f));
+  w->add("down_proj.weight", Shape{h, f}, random_weight(Shape{h, f}, 1, "d", 0.01f));
+  auto n150 = Device::open("ttnn:n150");
+  MLP mlp(MLPSpec{h, f, MlpActivation::silu, true, false}, n150, {}, w);
+  mlp.compile_decode(DecodeShape{1, 32});
+  const Shape ds{1, 1, h};
+  const auto x = test::input_values(static_cast<std::size_t>(h), 93);
+  const auto before = to_float(mlp.forward_decode(test::activation(x, ds, n150->spec())));
+
+  OpConfig cfg = mlp.op(Mode::decode, "ff1_matmul").config;
+  cfg.memory_config =
+      MemoryConfig{TensorMemoryLayout::HEIGHT_SHARDED, BufferType::L1, ShardSpec{CoreGrid{1, 1}, {32, f}}};
+  mlp.override_op_config("decode.ff1_matmul", cfg);  // a mode key: decode only
+  EXPECT_EQ(mlp.op(Mode::decode, "ff1_matmul").source, ConfigSource::code);
+  EXPECT_EQ(mlp.op(Mode::prefill, "ff1_matmul").source, ConfigSource::module_default);
+  EXPECT_EQ(to_float(mlp.forward_decode(test::activation(x, ds, n150->spec()))), before);
+
+  cfg.op_name = "ff3_matmul";
+  try {
+    mlp.override_op_config("decode.ff3_matmul", cfg);
+    ADD_FAILURE() << "two 768 KiB shards fit one core's L1";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::OutOfMemory) << e.what();
+    EXPECT_TRUE(contains(e.what(), {"mlp.ff3_matmul.out", "L1"}));
+    fmt::print("override that does not fit: {}\n", e.what());
+  }
+  EXPECT_EQ(mlp.op(Mode::decode, "ff3_matmul").source, ConfigSource::module_default);
+  EXPECT_EQ(mlp.op(Mode::decode, "ff1_matmul").source, ConfigSource::code);
+  EXPECT_EQ(to_float(mlp.forward_decode(test::activation(x, ds, n150->spec()))), before);
 }
 
 TEST(OverrideOpConfig, OverrideInsideACompiledTreeReachesTheChildAndRecompiles) {

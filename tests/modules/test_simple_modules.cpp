@@ -13,8 +13,8 @@ using test::Vec;
 
 struct Target {
   const char* device;
-  bool fp32;        // FLOAT32 weights (cpu only)
-  double min_pcc;   // against the double reference
+  bool fp32;       // FLOAT32 weights (cpu only)
+  double min_pcc;  // against the double reference
 };
 
 std::string label(const Target& t) { return fmt::format("{}{}", t.device, t.fp32 ? " fp32" : ""); }
