@@ -32,15 +32,18 @@ struct Selection {
   int64_t seq_len = 0;
 };
 
-void add_selection(CLI::App* cmd, Selection& s, bool with_hw_config) {
+// validate takes its file as an argument and checks both modes: no --hw-config, no --mode.
+void add_selection(CLI::App* cmd, Selection& s, bool for_validate) {
   auto* model = cmd->add_option("--model", s.model, "Model directory (its config.json; no weights are read)");
   auto* spec = cmd->add_option("--spec", s.spec,
                                "Builtin model shape: " + fmt::format("{}", fmt::join(builtin_spec_names(), ", ")));
   model->excludes(spec);
   cmd->add_option("--device", s.device,
                   "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k (default: the file's device, else cpu)");
-  cmd->add_option("--mode", s.mode, "prefill or decode (default: both)")->check(CLI::IsMember({"prefill", "decode"}));
-  if (with_hw_config) cmd->add_option("--hw-config", s.hw_config, "Hardware config overrides (YAML)");
+  if (!for_validate) {
+    cmd->add_option("--mode", s.mode, "prefill or decode (default: both)")->check(CLI::IsMember({"prefill", "decode"}));
+    cmd->add_option("--hw-config", s.hw_config, "Hardware config overrides (YAML)");
+  }
   cmd->add_option("--target", s.target, "Optimization target, over the file's: latency, memory or balanced")
       ->check(CLI::IsMember({"latency", "memory", "balanced"}));
   cmd->add_option("--batch", s.batch, "Users: prefill batch and decode batch (default: the file's shapes, else 1)")
@@ -312,7 +315,8 @@ std::vector<std::string> problem_lines(const Error& e) {
 // Each YAML override on its own, against the ops it names in a tree built without the
 // file's overrides: unknown ops, fields, types and enum values, every one of them (the
 // tree itself stops at the first).
-std::vector<std::string> check_overrides(const Transformer& base, const ModuleHardwareConfig& hw, bool paths) {
+std::vector<std::string> check_overrides(const Transformer& base, const ModuleHardwareConfig& hw, bool paths,
+                                         std::vector<OpOverride>& clean) {
   std::vector<std::string> problems;
   std::vector<std::string> names;
   // Ops of each mode by name: a key's last segment names the op (or is "*").
@@ -331,6 +335,7 @@ std::vector<std::string> check_overrides(const Transformer& base, const ModuleHa
     const bool has_mode = try_parse_enum(ov.key.substr(0, ov.key.find('.')), key_mode);
     const std::string op_name = ov.key.substr(ov.key.rfind('.') + 1);
     std::set<std::string> seen;
+    const std::size_t before = problems.size();
     bool matched = false;
     for (Mode mode : enum_values<Mode>()) {
       if (has_mode && key_mode != mode) continue;
@@ -353,6 +358,7 @@ std::vector<std::string> check_overrides(const Transformer& base, const ModuleHa
     if (!matched)
       problems.push_back(fmt::format("{}:{}: unknown op 'ops.{}'; accepted op names: {}", ov.file, ov.line, ov.key,
                                      fmt::join(names, ", ")));
+    if (problems.size() == before) clean.push_back(ov);
   }
   return problems;
 }
@@ -392,21 +398,25 @@ int run_validate(const std::string& file, const Selection& s) {
     problems = problem_lines(e);
     return report("before the file's overrides (the defaults or the top-level settings)");
   }
-  problems = check_overrides(*base, hw, with_model);
-  if (!problems.empty()) return report();
+  std::vector<OpOverride> clean;
+  problems = check_overrides(*base, hw, with_model, clean);
   if (!with_model) {
+    if (!problems.empty()) return report();
     fmt::print(
         "ok: syntax, keys, op names, fields and values of {} for {} (pass --model or --spec to check op paths "
         "and values against a model's shapes)\n",
         file, hw.device);
     return 0;
   }
+  // The whole tree with the overrides that read well: what their values break.
+  ModuleHardwareConfig readable = hw;
+  readable.yaml_overrides = clean;
   try {
-    build(spec, hw);
+    build(spec, readable);
   } catch (const Error& e) {
-    problems = problem_lines(e);
-    return report();
+    for (auto& line : problem_lines(e)) problems.push_back(std::move(line));
   }
+  if (!problems.empty()) return report();
   fmt::print("ok: {} validates for {} on {} ({} op overrides)\n", file, spec.name, hw.device, hw.yaml_overrides.size());
   return 0;
 }
@@ -419,13 +429,13 @@ void add_config_command(CLI::App& app, Runner& runner) {
 
   auto show = std::make_shared<Selection>();
   auto* show_cmd = config->add_subcommand("show", "Every op's resolved config, source, memory and estimated time");
-  add_selection(show_cmd, *show, true);
+  add_selection(show_cmd, *show, false);
   show_cmd->callback([show, &runner] { runner = [show] { return run_show(*show); }; });
 
   auto dump = std::make_shared<Selection>();
   auto output = std::make_shared<std::string>();
   auto* dump_cmd = config->add_subcommand("dump", "Write the resolved config as a hardware-config YAML file");
-  add_selection(dump_cmd, *dump, true);
+  add_selection(dump_cmd, *dump, false);
   dump_cmd->add_option("-o,--output", *output, "Output file (default: standard output)");
   dump_cmd->callback([dump, output, &runner] { runner = [dump, output] { return run_dump(*dump, *output); }; });
 
@@ -433,7 +443,7 @@ void add_config_command(CLI::App& app, Runner& runner) {
   auto file = std::make_shared<std::string>();
   auto* val_cmd = config->add_subcommand("validate", "Check a hardware-config YAML file; print ok or every problem");
   val_cmd->add_option("file", *file, "Hardware config (YAML)")->required();
-  add_selection(val_cmd, *val, false);
+  add_selection(val_cmd, *val, true);
   val_cmd->callback([val, file, &runner] { runner = [val, file] { return run_validate(*file, *val); }; });
 }
 

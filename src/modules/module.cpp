@@ -373,6 +373,12 @@ void Module::set_arena_tree(Mode mode, ActivationArena* arena, bool compiled) {
 
 void Module::compile_tree(Mode mode, const ModuleShapes& shapes) {
   const int m = static_cast<int>(mode);
+  // The forwards write into buffers bound once at compile time, and the KV cache must
+  // outlive every call: per-call activations are not implemented for module trees.
+  TTT_CHECK(hw_.activation_cache_policy != CachePolicy::never, Unsupported,
+            "module '{}': activation_cache_policy 'never' (allocate activations per call) is not supported by the "
+            "module forwards; use 'always' or 'auto' (buffers allocated once at compile time)",
+            path_.empty() ? "<root>" : path_);
   // Re-resolve with the real shapes: program configs depend on rows and lengths.
   {
     NameCheckScope names(nullptr);

@@ -230,14 +230,18 @@ TEST_F(CliConfig, ValidateReportsEveryYamlError) {
 TEST_F(CliConfig, ValidateListsEveryProblemOnItsOwnLine) {
   const std::string f = write("bad.yaml",
                               "ops:\n  qkv_matmull: {dtype: BFLOAT16}\n  ff1_matmul: {dtpe: BFLOAT16}\n"
-                              "  sdpa: {compute_kernel_config: {packer_l1_acc: sometimes}}\n");
+                              "  sdpa: {compute_kernel_config: {packer_l1_acc: sometimes}}\n"
+                              "  layers.5.attention.out_matmul: {kernel_config: {matmul_2d: {in0_block_w: 3}}}\n");
   const CliResult r = run_cli(fmt::format("config validate {} --spec llama-3.1-8b --device ttnn:t3k", f));
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_TRUE(has(r.out, "bad.yaml:2: unknown op 'ops.qkv_matmull'")) << r.out;
   EXPECT_TRUE(has(r.out, fmt::format("\n{}:3: key 'ops.ff1_matmul.dtpe'", path("bad.yaml")))) << r.out;
   EXPECT_TRUE(has(r.out, fmt::format("\n{}:4: key 'ops.sdpa.compute_kernel_config.packer_l1_acc'", path("bad.yaml"))))
       << r.out;
-  EXPECT_TRUE(has(r.out, "bad.yaml: 3 problems")) << r.out;
+  // The readable overrides are applied to the tree: what their values break is listed too.
+  EXPECT_TRUE(has(r.out, "\nlayers.5.attention.out_matmul: matmul: in0_block_w 3 does not divide K tiles 128")) << r.out;
+  EXPECT_TRUE(has(r.out, "bad.yaml:5 ops.layers.5.attention.out_matmul]")) << r.out;
+  EXPECT_TRUE(has(r.out, "bad.yaml: 5 problems")) << r.out;
 }
 
 TEST_F(CliConfig, ValidateWithoutAModelChecksTheFileOnItsOwn) {
