@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,7 +33,10 @@ TTT_ENUM(ConfigSource, device_default, module_default, code, yaml)
 // are applied first, low-level fields after them.
 struct OpOverride {
   std::string key;   // path pattern as written
-  YAML::Node fields; // the mapping under the key
+  // The mapping under the key. Held through a pointer: assigning one YAML::Node to
+  // another writes into the node it refers to, so copies of a config would overwrite
+  // each other's overrides.
+  std::shared_ptr<const YAML::Node> fields;
   std::string file;  // where it came from, for messages
   int line = 0;
 };

@@ -409,6 +409,7 @@ int run_validate(const std::string& file, const Selection& s) {
     return 0;
   }
   // The whole tree with the overrides that read well: what their values break.
+
   ModuleHardwareConfig readable = hw;
   readable.yaml_overrides = clean;
   try {

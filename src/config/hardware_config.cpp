@@ -119,7 +119,8 @@ ModuleHardwareConfig ModuleHardwareConfig::from_yaml_string(const std::string& t
         if (!op.second.IsMap()) yaml_fail(op_ctx, op.second, "expected a mapping of op settings");
         // The node itself (overrides only read it): a clone loses the marks that give
         // errors in its fields their line numbers.
-        cfg.yaml_overrides.push_back(OpOverride{op_key, op.second, file, op.first.Mark().line + 1});
+        cfg.yaml_overrides.push_back(
+            OpOverride{op_key, std::make_shared<const YAML::Node>(op.second), file, op.first.Mark().line + 1});
       }
     } else {
       yaml_fail(sub, kv.first,

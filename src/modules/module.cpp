@@ -51,7 +51,7 @@ void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& sha
                          const DeviceSpec& device) {
   const YamlContext base{ov.file, "ops." + ov.key};
   // Intents first, so explicit fields written beside them win.
-  for (const auto& kv : ov.fields) {
+  for (const auto& kv : *ov.fields) {
     const std::string key = kv.first.as<std::string>();
     const YamlContext ctx{ov.file, base.path + "." + key};
     if (key == "precision") {
@@ -69,7 +69,7 @@ void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& sha
       apply_tiling_intent(cfg, t);
     }
   }
-  for (const auto& kv : ov.fields) {
+  for (const auto& kv : *ov.fields) {
     const std::string key = kv.first.as<std::string>();
     if (is_intent(key)) continue;
     bool known = false;
@@ -79,7 +79,7 @@ void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& sha
                 fmt::format("unknown field '{}'; accepted: {}", key, accepted_op_keys()));
   }
   // Merge field by field from the original nodes, so errors keep their line numbers.
-  for (const auto& kv : ov.fields) {
+  for (const auto& kv : *ov.fields) {
     const std::string key = kv.first.as<std::string>();
     if (is_intent(key)) continue;
     OpConfig::visit_fields(cfg, [&](const char* name, auto& f) {
