@@ -52,7 +52,7 @@ inline float fpu_mul(float a, float b, MathFidelity fidelity) {
   const uint32_t ea = std::bit_cast<uint32_t>(a) & 0x7F800000u;
   const uint32_t eb = std::bit_cast<uint32_t>(b) & 0x7F800000u;
   if (ea == 0x7F800000u || eb == 0x7F800000u) return a * b;  // inf / NaN: nothing to slice
-  const double a_read = keep_mantissa_bits(a, 9);  // both srcA slices: its 10th bit is never read
+  const double a_read = keep_mantissa_bits(a, 9);            // both srcA slices: its 10th bit is never read
   const double a_top = keep_mantissa_bits(a, 4);
   const double b_top = keep_mantissa_bits(b, 6);
   switch (fidelity) {
