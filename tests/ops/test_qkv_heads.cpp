@@ -27,30 +27,7 @@ struct Heads {
   int64_t nh = 4, nkv = 2, hd = 8;
 };
 
-// Every padded element of a TILE tensor (columns past the last dim, rows past the one before)
-// holds zero.
-bool padding_is_zero(const Tensor& t) {
-  const TileGeometry g = tile_geometry(t.shape());
-  std::vector<float> tiled(static_cast<std::size_t>(g.padded_elements()));
-  switch (t.dtype()) {
-    case DataType::FLOAT32: std::memcpy(tiled.data(), t.raw(), tiled.size() * sizeof(float)); break;
-    case DataType::BFLOAT16:
-      bfloat16_to_float(std::span<const uint16_t>(t.data<const uint16_t>(), tiled.size()), tiled);
-      break;
-    default:
-      unpack_bfp_tiles(t.dtype(), std::span<const uint8_t>(t.data<const uint8_t>(), static_cast<std::size_t>(t.bytes())),
-                       tiled);
-  }
-  for (int64_t tile = 0; tile < g.tiles(); ++tile) {
-    const int64_t tr = (tile / g.tile_cols()) % g.tile_rows(), tc = tile % g.tile_cols();
-    for (int64_t i = 0; i < kTileSize; ++i)
-      for (int64_t j = 0; j < kTileSize; ++j) {
-        const bool pad = tr * kTileSize + i >= g.height || tc * kTileSize + j >= g.width;
-        if (pad && tiled[static_cast<std::size_t>(tile * kTileElems + tile_element_index(i, j))] != 0.f) return false;
-      }
-  }
-  return true;
-}
+using test::padding_is_zero;
 
 // Value of head t (0..nh+2nkv), column c, of fused row `row`.
 float fused(const std::vector<float>& in, int64_t width, int64_t row, int64_t t, int64_t c, int64_t hd) {

@@ -55,30 +55,7 @@ OpConfig config_for(DataType dt, Layout layout) {
 
 const Llama3RopeScaling kLlama32{32.0, 1.0, 4.0, 8192};
 
-// Every padded element of a TILE tensor (columns past the last dim, rows past the one before)
-// holds zero.
-bool padding_is_zero(const Tensor& t) {
-  const TileGeometry g = tile_geometry(t.shape());
-  std::vector<float> tiled(static_cast<std::size_t>(g.padded_elements()));
-  switch (t.dtype()) {
-    case DataType::FLOAT32: std::memcpy(tiled.data(), t.raw(), tiled.size() * sizeof(float)); break;
-    case DataType::BFLOAT16:
-      bfloat16_to_float(std::span<const uint16_t>(t.data<const uint16_t>(), tiled.size()), tiled);
-      break;
-    default:
-      unpack_bfp_tiles(t.dtype(), std::span<const uint8_t>(t.data<const uint8_t>(), static_cast<std::size_t>(t.bytes())),
-                       tiled);
-  }
-  for (int64_t tile = 0; tile < g.tiles(); ++tile) {
-    const int64_t tr = (tile / g.tile_cols()) % g.tile_rows(), tc = tile % g.tile_cols();
-    for (int64_t i = 0; i < kTileSize; ++i)
-      for (int64_t j = 0; j < kTileSize; ++j) {
-        const bool pad = tr * kTileSize + i >= g.height || tc * kTileSize + j >= g.width;
-        if (pad && tiled[static_cast<std::size_t>(tile * kTileElems + tile_element_index(i, j))] != 0.f) return false;
-      }
-  }
-  return true;
-}
+using test::padding_is_zero;
 
 TEST(Rotary, InverseFrequenciesFollowTransformers) {
   for (const Llama3RopeScaling* s : {static_cast<const Llama3RopeScaling*>(nullptr), &kLlama32}) {
