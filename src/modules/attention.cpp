@@ -298,10 +298,6 @@ void MultiHeadAttention::reserve_buffers(Mode mode, ActivationArena& arena) {
   for (const TensorSpec* t : {&p->o_qkv, &p->o_heads.q, &p->o_heads.k, &p->o_heads.v, &p->o_rq, &p->o_rk, &p->o_attn,
                               &p->o_concat, &p->o_out})
     arena.reserve(*t);
-  if (!pre) {
-    arena.reserve(p->k_cache);
-    arena.reserve(p->v_cache);
-  }
   rope_ = shared_rotary_tables(spec_, std::max(s.cache_len, s.prefill_seq));
   plans_[static_cast<int>(mode)] = std::move(p);
 }
@@ -318,24 +314,35 @@ void MultiHeadAttention::bind_buffers(Mode mode, ActivationArena& arena) {
   p.t_concat = arena.get(p.o_concat.name);
   p.t_out = arena.get(p.o_out.name);
   if (mode == Mode::decode) {
-    p.t_kc = arena.get(p.k_cache.name);
-    p.t_vc = arena.get(p.v_cache.name);
+    p.t_kc = k_cache_;
+    p.t_vc = v_cache_;
   }
 }
 
+void MultiHeadAttention::reserve_persistent(ActivationArena& arena) {
+  const ModuleShapes& s = shapes();
+  const Plan p = make_plan(Mode::decode, s.decode_batch, 1, s.cache_len);
+  arena.reserve(p.k_cache);
+  arena.reserve(p.v_cache);
+}
+
+void MultiHeadAttention::bind_persistent(ActivationArena& arena) {
+  k_cache_ = arena.get(child_path("k_cache"));
+  v_cache_ = arena.get(child_path("v_cache"));
+}
+
 const Tensor& MultiHeadAttention::k_cache() const {
-  TTT_CHECK(plans_[1] && plans_[1]->t_kc.defined(), InvalidConfig, "attention '{}': no KV cache before compile_decode",
-            path());
-  return plans_[1]->t_kc;
+  TTT_CHECK(k_cache_.defined(), InvalidConfig, "attention '{}': no KV cache before compile_decode", path());
+  return k_cache_;
 }
 
 const Tensor& MultiHeadAttention::v_cache() const {
-  TTT_CHECK(plans_[1] && plans_[1]->t_vc.defined(), InvalidConfig, "attention '{}': no KV cache before compile_decode",
-            path());
-  return plans_[1]->t_vc;
+  TTT_CHECK(v_cache_.defined(), InvalidConfig, "attention '{}': no KV cache before compile_decode", path());
+  return v_cache_;
 }
 
 Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user) {
+  prepare_forward(Mode::prefill);
   TTT_CHECK(compiled(Mode::prefill), InvalidConfig, "attention '{}': call compile before forward_prefill", path());
   TTT_CHECK(has_weights(), InvalidConfig, "attention '{}' has no weights: construct it with reference weights", path());
   Plan& compiled_plan = *plans_[0];
@@ -380,15 +387,14 @@ Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user)
     ProfileScope profile(op(Mode::prefill, "rotary").path);
     ops::RotaryOp::run_prefill(p.rot_k, *rope_, p.t_k, 0, p.t_rk, p.c_rot, ctx);
   }
-  if (compiled(Mode::decode)) {
-    Plan& dec = *plans_[1];
+  if (k_cache_.defined()) {
     {
       ProfileScope profile(op(Mode::prefill, "kv_cache").path);
-      ops::FillCacheOp::run(p.fill_k, p.t_rk, first_user, 0, dec.t_kc, p.c_kv, ctx);
+      ops::FillCacheOp::run(p.fill_k, p.t_rk, first_user, 0, k_cache_, p.c_kv, ctx);
     }
     {
       ProfileScope profile(op(Mode::prefill, "kv_cache").path);
-      ops::FillCacheOp::run(p.fill_v, p.t_v, first_user, 0, dec.t_vc, p.c_kv, ctx);
+      ops::FillCacheOp::run(p.fill_v, p.t_v, first_user, 0, v_cache_, p.c_kv, ctx);
     }
   }
   {
@@ -408,6 +414,7 @@ Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user)
 }
 
 Tensor& MultiHeadAttention::forward_decode(const Tensor& x, Positions positions) {
+  prepare_forward(Mode::decode);
   TTT_CHECK(compiled(Mode::decode), InvalidConfig, "attention '{}': call compile_decode before forward_decode", path());
   TTT_CHECK(has_weights(), InvalidConfig, "attention '{}' has no weights: construct it with reference weights", path());
   Plan& p = *plans_[1];

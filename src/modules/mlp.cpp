@@ -215,7 +215,13 @@ Tensor& MLP::forward(Mode mode, const Tensor& x) {
   return p.t2_view;
 }
 
-Tensor& MLP::forward_prefill(const Tensor& x) { return forward(Mode::prefill, x); }
-Tensor& MLP::forward_decode(const Tensor& x) { return forward(Mode::decode, x); }
+Tensor& MLP::forward_prefill(const Tensor& x) {
+  prepare_forward(Mode::prefill);
+  return forward(Mode::prefill, x);
+}
+Tensor& MLP::forward_decode(const Tensor& x) {
+  prepare_forward(Mode::decode);
+  return forward(Mode::decode, x);
+}
 
 }  // namespace ttt

@@ -371,25 +371,14 @@ void Module::set_arena_tree(Mode mode, ActivationArena* arena, bool compiled) {
   for (Module* c : children_) c->set_arena_tree(mode, arena, compiled);
 }
 
-void Module::compile_tree(Mode mode, const ModuleShapes& shapes) {
-  const int m = static_cast<int>(mode);
-  // The forwards write into buffers bound once at compile time, and the KV cache must
-  // outlive every call: per-call activations are not implemented for module trees.
-  TTT_CHECK(hw_.activation_cache_policy != CachePolicy::never, Unsupported,
-            "module '{}': activation_cache_policy 'never' (allocate activations per call) is not supported by the "
-            "module forwards; use 'always' or 'auto' (buffers allocated once at compile time)",
+ActivationArena& Module::persistent_arena() const {
+  TTT_CHECK(persistent_ != nullptr, InvalidConfig, "module '{}' has no KV cache yet: call compile_decode(DecodeShape) first",
             path_.empty() ? "<root>" : path_);
-  // Re-resolve with the real shapes: program configs depend on rows and lengths.
-  {
-    NameCheckScope names(nullptr);
-    apply_hardware_configs(shapes);
-  }
-  if (own_arena_[m]) own_arena_[m]->reset();
-  set_arena_tree(mode, nullptr, false);
-  // Modules bind every buffer once, here: under `auto` a buffer that does not fit is an
-  // OutOfMemory error naming it now, not a per-call fallback the forwards never take.
-  const CachePolicy policy =
-      hw_.activation_cache_policy == CachePolicy::auto_ ? CachePolicy::always : hw_.activation_cache_policy;
+  return *persistent_;
+}
+
+void Module::build_activation_arena(Mode mode, CachePolicy policy) {
+  const int m = static_cast<int>(mode);
   auto arena = std::make_shared<ActivationArena>(device_ptr(), policy,
                                                  fmt::format("{}:{}", path_.empty() ? "model" : path_, to_string(mode)));
   std::vector<Module*> stack{this};
@@ -408,6 +397,56 @@ void Module::compile_tree(Mode mode, const ModuleShapes& shapes) {
     stack.pop_back();
     mod->bind_buffers(mode, *arena);
     for (auto it = mod->children_.rbegin(); it != mod->children_.rend(); ++it) stack.push_back(*it);
+  }
+}
+
+void Module::compile_tree(Mode mode, const ModuleShapes& shapes) {
+  const int m = static_cast<int>(mode);
+  // Re-resolve with the real shapes: program configs depend on rows and lengths.
+  {
+    NameCheckScope names(nullptr);
+    apply_hardware_configs(shapes);
+  }
+  // The old arena object stays (emptied) until a new one is placed: a failed compile
+  // leaves this module the root that a retry recompiles.
+  if (own_arena_[m]) own_arena_[m]->reset();
+  set_arena_tree(mode, nullptr, false);
+  if (mode == Mode::decode) {
+    // The KV caches live across calls: their own arena, placed once.
+    if (own_persistent_) own_persistent_->reset();
+    auto persistent = std::make_shared<ActivationArena>(device_ptr(), CachePolicy::always,
+                                                        fmt::format("{}:kv_cache", path_.empty() ? "model" : path_));
+    std::vector<Module*> stack{this};
+    while (!stack.empty()) {
+      Module* mod = stack.back();
+      stack.pop_back();
+      mod->reserve_persistent(*persistent);
+      for (auto it = mod->children_.rbegin(); it != mod->children_.rend(); ++it) stack.push_back(*it);
+    }
+    persistent->commit();
+    own_persistent_ = persistent;
+    stack.push_back(this);
+    while (!stack.empty()) {
+      Module* mod = stack.back();
+      stack.pop_back();
+      mod->persistent_ = persistent.get();
+      mod->bind_persistent(*persistent);
+      for (auto it = mod->children_.rbegin(); it != mod->children_.rend(); ++it) stack.push_back(*it);
+    }
+  }
+  // Modules bind every buffer at once: under `auto` a buffer that does not fit is an
+  // OutOfMemory error naming it now, not a per-call fallback the forwards never take.
+  // Under `never` the buffers are placed here to check they fit, then placed afresh by
+  // every forward call (prepare_forward).
+  per_call_[m] = hw_.activation_cache_policy == CachePolicy::never;
+  build_activation_arena(mode, CachePolicy::always);
+}
+
+void Module::prepare_forward(Mode mode) {
+  const int m = static_cast<int>(mode);
+  if (per_call_[m] && own_arena_[m]) {
+    own_arena_[m]->reset();
+    build_activation_arena(mode, CachePolicy::always);
   }
 }
 

@@ -132,8 +132,14 @@ Tensor& RMSNorm::forward(Mode mode, const Tensor& x) {
   return p.t_view;
 }
 
-Tensor& RMSNorm::forward_prefill(const Tensor& x) { return forward(Mode::prefill, x); }
-Tensor& RMSNorm::forward_decode(const Tensor& x) { return forward(Mode::decode, x); }
+Tensor& RMSNorm::forward_prefill(const Tensor& x) {
+  prepare_forward(Mode::prefill);
+  return forward(Mode::prefill, x);
+}
+Tensor& RMSNorm::forward_decode(const Tensor& x) {
+  prepare_forward(Mode::decode);
+  return forward(Mode::decode, x);
+}
 
 // ---------------------------------------------------------------------------------------
 // Embedding
@@ -212,6 +218,7 @@ void Embedding::bind_buffers(Mode mode, ActivationArena& arena) {
 }
 
 Tensor& Embedding::forward_prefill(std::span<const int32_t> ids, int64_t batch) {
+  prepare_forward(Mode::prefill);
   require_compiled(*this, Mode::prefill, "Embedding");
   TTT_CHECK(table_.defined(), InvalidConfig, "Embedding '{}' has no weights", path());
   TTT_CHECK(batch > 0 && static_cast<int64_t>(ids.size()) % batch == 0, ShapeMismatch,
@@ -239,6 +246,7 @@ Tensor& Embedding::forward_prefill(std::span<const int32_t> ids, int64_t batch) 
 }
 
 Tensor& Embedding::forward_decode(std::span<const int32_t> ids) {
+  prepare_forward(Mode::decode);
   require_compiled(*this, Mode::decode, "Embedding");
   TTT_CHECK(table_.defined(), InvalidConfig, "Embedding '{}' has no weights", path());
   Plan& p = *plans_[1];
@@ -353,7 +361,13 @@ Tensor& LMHead::forward(Mode mode, const Tensor& x) {
   return p.t_view;
 }
 
-Tensor& LMHead::forward_prefill(const Tensor& x) { return forward(Mode::prefill, x); }
-Tensor& LMHead::forward_decode(const Tensor& x) { return forward(Mode::decode, x); }
+Tensor& LMHead::forward_prefill(const Tensor& x) {
+  prepare_forward(Mode::prefill);
+  return forward(Mode::prefill, x);
+}
+Tensor& LMHead::forward_decode(const Tensor& x) {
+  prepare_forward(Mode::decode);
+  return forward(Mode::decode, x);
+}
 
 }  // namespace ttt

@@ -113,6 +113,7 @@ void DecoderLayer::bind_buffers(Mode mode, ActivationArena& arena) {
 }
 
 Tensor& DecoderLayer::forward_prefill(const Tensor& x, int64_t first_user) {
+  prepare_forward(Mode::prefill);
   TTT_CHECK(compiled(Mode::prefill), InvalidConfig, "layer '{}': call compile before forward_prefill", path());
   Plan& p = *plans_[0];
   ops::ExecContext ctx{device(), ThreadPool::global()};
@@ -143,6 +144,7 @@ Tensor& DecoderLayer::forward_prefill(const Tensor& x, int64_t first_user) {
 }
 
 Tensor& DecoderLayer::forward_decode(const Tensor& x, Positions positions) {
+  prepare_forward(Mode::decode);
   TTT_CHECK(compiled(Mode::decode), InvalidConfig, "layer '{}': call compile_decode before forward_decode", path());
   Plan& p = *plans_[1];
   ops::ExecContext ctx{device(), ThreadPool::global()};
@@ -241,6 +243,7 @@ void Transformer::bind_buffers(Mode mode, ActivationArena& arena) {
 }
 
 Tensor& Transformer::forward_prefill(std::span<const int32_t> ids, int64_t batch, int64_t first_user) {
+  prepare_forward(Mode::prefill);
   TTT_CHECK(compiled(Mode::prefill), InvalidConfig, "transformer: call compile(PrefillShape) before forward_prefill");
   const Tensor* h = &embedding_->forward_prefill(ids, batch);
   for (auto& l : layers_) h = &l->forward_prefill(*h, first_user);
@@ -259,6 +262,7 @@ Tensor& Transformer::forward_prefill(std::span<const int32_t> ids, int64_t batch
 }
 
 Tensor& Transformer::forward_decode(std::span<const int32_t> ids, Positions positions) {
+  prepare_forward(Mode::decode);
   TTT_CHECK(compiled(Mode::decode), InvalidConfig, "transformer: call compile_decode(DecodeShape) before forward_decode");
   TTT_CHECK(ids.size() == positions.size(), ShapeMismatch, "transformer: {} token ids but {} positions", ids.size(),
             positions.size());

@@ -39,5 +39,36 @@ TEST(DecodeSteadyState, NoAllocationsPerDecodeStepOnCpu) {
   EXPECT_EQ(device->allocator().allocation_count(), device_allocs) << "device allocations in 10 decode steps";
 }
 
+TEST(DecodeSteadyState, PolicyNeverAllocatesPerCallAndComputesTheSame) {
+  TransformerSpec spec = builtin_spec("tinystories-260k");
+  spec.num_layers = 2;
+  auto weights = test::random_llama_weights(spec);
+  auto run = [&](CachePolicy policy, int64_t* device_allocs_per_step) {
+    auto device = Device::open("cpu");
+    ModuleHardwareConfig hw;
+    hw.activation_cache_policy = policy;
+    Transformer model(spec, device, hw, weights);
+    model.compile_decode(DecodeShape{1, 32});
+    model.compile(PrefillShape{1, 4});
+    const std::vector<int32_t> prompt{1, 5, 9, 33};
+    model.forward_prefill(prompt, 1, 0);
+    std::vector<float> out;
+    const int64_t before = device->allocator().allocation_count();
+    for (int32_t i = 0; i < 4; ++i) {
+      const int32_t id[1] = {i + 3}, pos[1] = {4 + i};
+      const auto logits = to_float(model.forward_decode(id, pos));
+      out.insert(out.end(), logits.begin(), logits.end());
+    }
+    *device_allocs_per_step = (device->allocator().allocation_count() - before) / 4;
+    return out;
+  };
+  int64_t always_allocs = -1, never_allocs = -1;
+  const auto a = run(CachePolicy::always, &always_allocs);
+  const auto n = run(CachePolicy::never, &never_allocs);
+  EXPECT_EQ(a, n) << "the same math whether buffers are kept or made per call";
+  EXPECT_EQ(always_allocs, 0);
+  EXPECT_GT(never_allocs, 0) << "policy never places its activation buffers on every call";
+}
+
 }  // namespace
 }  // namespace ttt

@@ -49,6 +49,8 @@ class MultiHeadAttention : public Module {
   void on_configs_applied() override;
   void reserve_buffers(Mode mode, ActivationArena& arena) override;
   void bind_buffers(Mode mode, ActivationArena& arena) override;
+  void reserve_persistent(ActivationArena& arena) override;
+  void bind_persistent(ActivationArena& arena) override;
 
  private:
   struct Plan;
@@ -58,6 +60,7 @@ class MultiHeadAttention : public Module {
   std::shared_ptr<const WeightSource> reference_;
   WeightLoader loader_;
   Tensor wqkv_, bqkv_, wo_;
+  Tensor k_cache_, v_cache_;  // [users, kv_heads, max_seq_len, head_dim], from compile_decode
   std::shared_ptr<const ops::RotaryTables> rope_;
   std::unique_ptr<Plan> plans_[2];
 };

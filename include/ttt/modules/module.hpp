@@ -99,6 +99,8 @@ class Module {
   bool compiled(Mode mode) const { return compiled_[static_cast<int>(mode)]; }
   // The arena holding this subtree's buffers for a mode (owned by the compiled root).
   ActivationArena& arena(Mode mode) const;
+  // The arena of buffers that outlive a forward call (the KV caches), made at compile_decode.
+  ActivationArena& persistent_arena() const;
 
  protected:
   // The module's ops for a mode, with shapes for the given nominal sizes.
@@ -113,6 +115,14 @@ class Module {
   // bind them once the arena is committed.
   virtual void reserve_buffers(Mode mode, ActivationArena& arena) = 0;
   virtual void bind_buffers(Mode mode, ActivationArena& arena) = 0;
+  // Buffers that must outlive a call (KV caches): reserved once at compile_decode, in
+  // their own arena, whatever the activation policy.
+  virtual void reserve_persistent(ActivationArena& arena) { (void)arena; }
+  virtual void bind_persistent(ActivationArena& arena) { (void)arena; }
+  // Called at the top of every public forward: under activation_cache_policy `never`
+  // the compiled root allocates this call's activation buffers afresh (they are freed
+  // when the next call replaces them). A no-op otherwise.
+  void prepare_forward(Mode mode);
 
   // Resolves and validates this subtree for `shapes`; throws one error listing all problems.
   void apply_hardware_configs(const ModuleShapes& shapes);
@@ -145,8 +155,13 @@ class Module {
 
   std::vector<Module*> children_;
   ModuleShapes shapes_;
+  void build_activation_arena(Mode mode, CachePolicy policy);
+
   std::shared_ptr<ActivationArena> own_arena_[2];
   ActivationArena* arena_[2] = {nullptr, nullptr};
+  std::shared_ptr<ActivationArena> own_persistent_;
+  ActivationArena* persistent_ = nullptr;
+  bool per_call_[2] = {false, false};
   bool compiled_[2] = {false, false};
 };
 
