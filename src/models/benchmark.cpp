@@ -6,9 +6,12 @@
 #include <memory>
 #include <random>
 
+#include <immintrin.h>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "ttt/cpu_features.hpp"
 #include "ttt/error.hpp"
 #include "ttt/formats.hpp"
 #include "ttt/models/generator.hpp"
@@ -40,6 +43,55 @@ struct TempDir {
 
 }  // namespace
 
+namespace {
+
+// Sums of a range with wide loads and independent accumulators, so that loads, not
+// adds, are the limit (the read-bandwidth probe).
+__attribute__((target("avx512f"))) float sum_avx512(const float* p, int64_t n) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {
+    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
+    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
+    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
+    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
+  }
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+  float s = 0;
+  for (float v : lanes) s += v;
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+__attribute__((target("avx2"))) float sum_avx2(const float* p, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+  }
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  float s = 0;
+  for (float v : lanes) s += v;
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
+float sum_scalar(const float* p, int64_t n) {
+  float s[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) s[k] += p[i + k];
+  for (; i < n; ++i) s[0] += p[i];
+  return s[0] + s[1] + s[2] + s[3];
+}
+
+}  // namespace
+
 double measure_read_bandwidth_gbps(int threads, std::size_t bytes) {
   ThreadPool& pool = ThreadPool::global();
   const std::size_t n = bytes / sizeof(float);
@@ -47,24 +99,15 @@ double measure_read_bandwidth_gbps(int threads, std::size_t bytes) {
   pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e, int) {
     for (int64_t i = b; i < e; ++i) buf[static_cast<std::size_t>(i)] = static_cast<float>(i & 7);
   }, threads);
+  const IsaLevel isa = active_isa();
+  auto sum = isa >= IsaLevel::AVX512 ? sum_avx512 : isa == IsaLevel::AVX2 ? sum_avx2 : sum_scalar;
   double best = 0;
   std::vector<double> sums(static_cast<std::size_t>(pool.size()) * 16);
-  for (int pass = 0; pass < 4; ++pass) {
+  for (int pass = 0; pass < 5; ++pass) {
     const auto t0 = Clock::now();
     pool.parallel_for(
         static_cast<int64_t>(n),
-        [&](int64_t b, int64_t e, int t) {
-          // Eight independent sums keep the loads, not the adds, the limit.
-          float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-          const float* p = buf.get();
-          int64_t i = b;
-          for (; i + 8 <= e; i += 8)
-            for (int k = 0; k < 8; ++k) s[k] += p[i + k];
-          for (; i < e; ++i) s[0] += p[i];
-          double total = 0;
-          for (float v : s) total += v;
-          sums[static_cast<std::size_t>(t) * 16] += total;
-        },
+        [&](int64_t b, int64_t e, int t) { sums[static_cast<std::size_t>(t) * 16] += sum(buf.get() + b, e - b); },
         threads, 4096);
     best = std::max(best, static_cast<double>(bytes) / since(t0) / 1e9);
   }
