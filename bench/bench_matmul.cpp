@@ -1,8 +1,9 @@
 // Matmul speed on the host, next to the machine's limits:
-//   BM_ReadBandwidth     streaming read of 512 MiB (bytes/s): the ceiling of decode
+//   BM_ReadBandwidth     streaming read of 512 MiB, 8 streams per thread (bytes/s): the ceiling of decode
 //   BM_PeakFmaFp32       fp32 FMA throughput, register-resident (FLOP/s)
 //   BM_PeakDotBf16       vdpbf16ps throughput, register-resident (FLOP/s)
-//   BM_MatmulDecode      1 x 2048 x 8192 GEMV per weight format (bytes/s of weights)
+//   BM_MatmulDecode      1 x 2048 x 8192 GEMV per weight format (bytes/s of weights, from
+//                        DRAM: it cycles through copies of the weights larger than the L3)
 //   BM_MatmulPrefill     512 x 2048 x 8192 GEMM per weight format and x dtype (FLOP/s)
 //   BM_MatmulPrefillOwn  the same on row-major weights with the own kernels, not oneDNN
 //   BM_MatmulTensix      32 x 2048 x 2048 on the emulated ttnn:n150 (time)
@@ -47,20 +48,29 @@ std::vector<float> random_floats(std::size_t n, uint64_t seed, float scale) {
 // Machine limits
 // ---------------------------------------------------------------------------------------
 
+// Sums n floats read as kStreams interleaved sequential streams (a kernel reading many
+// weight rows or tiles keeps several streams in flight; one stream alone gets less of
+// the memory bandwidth here).
+constexpr std::size_t kStreams = 8;
+
 __attribute__((target("avx512f"))) float read_avx512(const float* p, std::size_t n) {
-  __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-  for (std::size_t i = 0; i < n; i += 64) {
-    s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
-    s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
-    s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
-    s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+  __m512 s[kStreams];
+  for (auto& v : s) v = _mm512_setzero_ps();
+  const std::size_t per = n / kStreams;
+  for (std::size_t i = 0; i + 32 <= per; i += 32) {
+    for (std::size_t q = 0; q < kStreams; ++q) {
+      const float* b = p + q * per + i;
+      s[q] = _mm512_add_ps(s[q], _mm512_add_ps(_mm512_loadu_ps(b), _mm512_loadu_ps(b + 16)));
+    }
   }
-  return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+  __m512 t = s[0];
+  for (std::size_t q = 1; q < kStreams; ++q) t = _mm512_add_ps(t, s[q]);
+  return _mm512_reduce_add_ps(t);
 }
 
 float read_scalar(const float* p, std::size_t n) {
   float s[8] = {};
-  for (std::size_t i = 0; i < n; i += 8)
+  for (std::size_t i = 0; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; ++j) s[j] += p[i + j];
   return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
 }
@@ -147,7 +157,22 @@ struct Setup {
   ops::MatmulArgs args;
   OpConfig config;
   Tensor x, w, out;
+  // Copies of w cycled through so that the weights come from DRAM, as the layers of a
+  // model do, and not from the last-level cache.
+  std::vector<Tensor> copies;
 };
+
+// Enough copies of the weights to exceed the last-level cache three times over.
+void add_copies(Setup& s) {
+  const int64_t llc = std::max<int64_t>(s.device->spec().l3_bytes, int64_t{32} << 20);
+  const int64_t n = std::max<int64_t>(1, 3 * llc / s.w.bytes() + 1);
+  s.copies.push_back(s.w);
+  for (int64_t i = 1; i < n; ++i) {
+    Tensor c = Tensor::empty(s.w.spec());
+    std::memcpy(c.raw(), s.w.raw(), static_cast<std::size_t>(s.w.bytes()));
+    s.copies.push_back(c);
+  }
+}
 
 Setup make_setup(const char* device, int64_t m, int64_t k, int64_t n, DataType x_dtype, DataType w_dtype,
                  Layout w_layout) {
@@ -170,9 +195,12 @@ Setup make_setup(const char* device, int64_t m, int64_t k, int64_t n, DataType x
 
 void run_matmul(benchmark::State& state, Setup& s, int threads) {
   ops::ExecContext ctx{*s.device, pool(), threads};
+  if (s.copies.empty()) s.copies.push_back(s.w);
   ops::MatmulOp::run(s.args, s.x, s.w, nullptr, s.out, s.config, ctx);  // grows scratch
+  std::size_t i = 0;
   for (auto _ : state) {
-    ops::MatmulOp::run(s.args, s.x, s.w, nullptr, s.out, s.config, ctx);
+    ops::MatmulOp::run(s.args, s.x, s.copies[i], nullptr, s.out, s.config, ctx);
+    i = (i + 1) % s.copies.size();
     benchmark::ClobberMemory();
   }
 }
@@ -191,6 +219,7 @@ std::pair<DataType, Layout> weight_format(int64_t i) {
 void BM_MatmulDecode(benchmark::State& state) {
   const auto [wd, wl] = weight_format(state.range(0));
   Setup s = make_setup("cpu", 1, 2048, 8192, DataType::FLOAT32, wd, wl);
+  add_copies(s);
   run_matmul(state, s, static_cast<int>(state.range(1)));
   state.SetLabel(fmt::format("{} {}", to_string(wd), to_string(wl)));
   state.SetBytesProcessed(state.iterations() * s.w.bytes());

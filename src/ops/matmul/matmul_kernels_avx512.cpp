@@ -22,7 +22,6 @@
 
 #include "ops/matmul/matmul_avx512_common.hpp"
 #include "ops/matmul/matmul_generic.hpp"
-#include "ops/matmul/matmul_internal.hpp"
 #include "ops/matmul/matmul_kernels.hpp"
 
 namespace ttt::ops::matmul_detail {
@@ -244,6 +243,20 @@ inline void bfp4_reduce_lanes(const float* lanes, float* y) {
   }
 }
 
+// Software prefetch of the tile kPrefetchBytes ahead in this thread's order (its tile
+// columns of one K tile, then the next K tile): the block-float kernels compute long
+// enough per tile that the hardware prefetchers alone leave them waiting on DRAM.
+constexpr int64_t kPrefetchBytes = 8192;
+
+inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int64_t tk, int64_t j) {
+  const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
+  int64_t jj = j + ahead, kk = tk;
+  while (jj >= tiles) jj -= tiles, ++kk;
+  if (kk >= w.kt) return;
+  const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
+  for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
+}
+
 TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32;
@@ -255,12 +268,6 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
-    const bool bfp4_lanes = w.dtype == DataType::BFLOAT4_B && nrows == 1;
-    float* lanes = nullptr;
-    if (bfp4_lanes) {
-      lanes = scratch(static_cast<std::size_t>(tiles * 256), kSlotThread2).data();
-      std::fill(lanes, lanes + tiles * 256, 0.0f);
-    }
     for (int64_t tk = 0; tk < w.kt; ++tk) {
       // The first tile's xs serves every tile of this K tile for unscaled formats.
       if (w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16) {
@@ -269,6 +276,7 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
       for (int64_t j = 0; j < tiles; ++j) {
         const uint8_t* tile = w.tile(tk, a.col0 / 32 + j);
         float* y = y0 + j * 32;
+        prefetch_ahead(w, a.col0 / 32, tiles, tk, j);
         switch (w.dtype) {
           case DataType::FLOAT32:
             tile_times_all_rows(F32Rows{reinterpret_cast<const float*>(tile)}, xs, nrows, y, a.ldy);
@@ -283,10 +291,6 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
               if (bfp8) {
                 signed_codes_bfp8(tile, codes);
                 tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
-              } else if (bfp4_lanes) {
-                tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
-                bfp4_tile_lanes(tile, xs, lanes + j * 256);
-                break;
               } else {
                 signed_codes_bfp4(tile, codes);
                 tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
@@ -311,9 +315,6 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
           default: break;
         }
       }
-    }
-    if (bfp4_lanes) {
-      for (int64_t j = 0; j < tiles; ++j) bfp4_reduce_lanes(lanes + j * 256, y0 + j * 32);
     }
   }
 }
@@ -385,8 +386,48 @@ TTT_AVX512 void gemv_row_major(const GemvArgs& a) {
   }
 }
 
+// bfloat4_b, one row of x: bfp4_tile_lanes over groups of kLaneGroup tile columns, all
+// K tiles of a group before the next, so that the group's lane sums (1 KiB per column)
+// stay in L1; the tiles of the next K tile are prefetched by software.
+constexpr int64_t kLaneGroup = 16;
+
+TTT_AVX512 void gemv_bfp4_one_row(const GemvArgs& a) {
+  const WeightView& w = *a.w;
+  const int64_t tiles = (a.cols + 31) / 32;
+  const int64_t tn0 = a.col0 / 32;
+  alignas(64) float xs[64];
+  alignas(64) float lanes[kLaneGroup * 256];
+  alignas(64) float decoded[1024];
+  std::fill(a.y, a.y + tiles * 32, 0.0f);
+  for (int64_t g0 = 0; g0 < tiles; g0 += kLaneGroup) {
+    const int64_t g = std::min(kLaneGroup, tiles - g0);
+    std::fill(lanes, lanes + g * 256, 0.0f);
+    for (int64_t tk = 0; tk < w.kt; ++tk) {
+      for (int64_t j = 0; j < g; ++j) {
+        const uint8_t* tile = w.tile(tk, tn0 + g0 + j);
+        if (tk + 1 < w.kt) {  // the same column of the next K tile, a group's work ahead
+          const auto* next = reinterpret_cast<const char*>(w.tile(tk + 1, tn0 + g0 + j));
+          for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+        }
+        if (plain_exponents<3>(tile)) {
+          tile_x<3>(tile, a.x, a.kpad, 1, tk, xs);
+          bfp4_tile_lanes(tile, xs, lanes + j * 256);
+        } else {
+          for (int f = 0; f < 4; ++f)
+            for (int r = 0; r < 16; ++r) generic::decode_bfp_face_row<3>(tile, f, r, decoded + f * 256 + r * 16);
+          tile_x<0>(nullptr, a.x, a.kpad, 1, tk, xs);
+          tile_times_rows<1>(F32Rows{decoded}, xs, a.y + (g0 + j) * 32, a.ldy);
+        }
+      }
+    }
+    for (int64_t j = 0; j < g; ++j) bfp4_reduce_lanes(lanes + j * 256, a.y + (g0 + j) * 32);
+  }
+}
+
 TTT_AVX512 void gemv_avx512(const GemvArgs& a) {
-  if (a.w->layout == Layout::TILE) {
+  if (a.w->layout == Layout::TILE && a.w->dtype == DataType::BFLOAT4_B && a.rows == 1) {
+    gemv_bfp4_one_row(a);
+  } else if (a.w->layout == Layout::TILE) {
     gemv_tiles(a);
   } else if (a.w->dtype == DataType::BFLOAT16) {
     gemv_row_major<true>(a);
