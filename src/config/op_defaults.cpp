@@ -30,21 +30,21 @@ ComputeKernelConfig compute_preset(MathFidelity f) {
   return {};
 }
 
-struct Precision_ {
+struct GroupPrecision {
   DataType weights;
   MathFidelity fidelity;
 };
 
 // The precision table of the Tenstorrent targets (see the header comment).
-Precision_ ttnn_precision(TensorGroup g, Mode mode, OptimizationTarget t) {
+GroupPrecision ttnn_precision(TensorGroup g, Mode mode, OptimizationTarget t) {
   const bool ff13_low = t == OptimizationTarget::latency || t == OptimizationTarget::memory;
   switch (g) {
     case TensorGroup::FF1_FF3:
-      return ff13_low ? Precision_{DataType::BFLOAT4_B, MathFidelity::LoFi}
-                      : Precision_{DataType::BFLOAT8_B, MathFidelity::HiFi2};
+      return ff13_low ? GroupPrecision{DataType::BFLOAT4_B, MathFidelity::LoFi}
+                      : GroupPrecision{DataType::BFLOAT8_B, MathFidelity::HiFi2};
     case TensorGroup::FF2:
-      return t == OptimizationTarget::memory ? Precision_{DataType::BFLOAT4_B, MathFidelity::LoFi}
-                                             : Precision_{DataType::BFLOAT8_B, MathFidelity::HiFi2};
+      return t == OptimizationTarget::memory ? GroupPrecision{DataType::BFLOAT4_B, MathFidelity::LoFi}
+                                             : GroupPrecision{DataType::BFLOAT8_B, MathFidelity::HiFi2};
     case TensorGroup::KV_CACHE:
       // Prefill attention runs at HiFi4 in every preset; decode at HiFi2.
       return {DataType::BFLOAT8_B, mode == Mode::prefill ? MathFidelity::HiFi4 : MathFidelity::HiFi2};
@@ -164,7 +164,7 @@ OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mod
     return c;
   }
 
-  const Precision_ p = ttnn_precision(s.group, mode, target);
+  const GroupPrecision p = ttnn_precision(s.group, mode, target);
   c.compute_kernel_config = compute_preset(p.fidelity);
   if (has_weights(s.kind)) c.weights_dtype = p.weights;
   const bool keep_in_dram = target == OptimizationTarget::memory;
