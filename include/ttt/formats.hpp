@@ -201,6 +201,9 @@ void unpack_bfp_tiles(DataType t, std::span<const uint8_t> bytes, std::span<floa
 // shape). FLOAT32, BFLOAT16, INT32 and UINT32 work in ROW_MAJOR and TILE; BFLOAT8_B and
 // BFLOAT4_B in TILE only. Integer dtypes truncate toward zero and saturate; NaN gives 0.
 Tensor from_float(std::span<const float> values, TensorSpec spec);
+// The same into an existing tensor's storage (its dtype, layout and shape), padding
+// included: nothing is allocated.
+void from_float(std::span<const float> values, Tensor& tensor);
 
 // The logical values of a host tensor, row-major, padding dropped.
 std::vector<float> to_float(const Tensor& tensor);

@@ -57,12 +57,13 @@ void encode_values(std::span<const float> values, const Tensor& tensor) {
     for (std::size_t k = 0; k < values.size(); ++k) dst[k] = Codec::encode(src[k]);
     return;
   }
-  // The storage comes zero-filled, and zero bits are zero in every format, so the
-  // padding needs no writes.
+  // Padding is written too (zero bits are zero in every format): the storage may be a
+  // reused buffer, or a view of one laid out for a larger shape.
   for_each_face_row(tile_geometry(tensor.shape()), [&](const FaceRow& row) {
     Stored* out = dst + row.stored_row * kFaceSize;
     const float* in = src + row.logical_offset;
     for (int k = 0; k < row.valid; ++k) out[k] = Codec::encode(in[k]);
+    for (int k = row.valid; k < kFaceSize; ++k) out[k] = Stored{};
   });
 }
 
@@ -132,6 +133,18 @@ Tensor from_float(std::span<const float> values, TensorSpec spec) {
             "from_float: tensor '{}' of shape {} needs {} values; got {}", spec.name, spec.shape.str(),
             spec.shape.volume(), values.size());
   Tensor tensor = Tensor::empty(std::move(spec));
+  from_float(values, tensor);
+  return tensor;
+}
+
+void from_float(std::span<const float> values, Tensor& tensor) {
+  TTT_CHECK(tensor.defined(), InvalidConfig, "from_float: tensor '{}' has no storage", tensor.name());
+  TTT_CHECK(!is_block_float(tensor.dtype()) || tensor.layout() == Layout::TILE, InvalidConfig,
+            "from_float: tensor '{}' is {} in {} layout; block floats exist only in TILE layout", tensor.name(),
+            to_string(tensor.dtype()), to_string(tensor.layout()));
+  TTT_CHECK(static_cast<int64_t>(values.size()) == tensor.shape().volume(), ShapeMismatch,
+            "from_float: tensor '{}' of shape {} needs {} values; got {}", tensor.name(), tensor.shape().str(),
+            tensor.shape().volume(), values.size());
   switch (tensor.dtype()) {
     case DataType::FLOAT32: encode_values<Float32Codec>(values, tensor); break;
     case DataType::BFLOAT16: encode_values<BFloat16Codec>(values, tensor); break;
@@ -140,7 +153,6 @@ Tensor from_float(std::span<const float> values, TensorSpec spec) {
     case DataType::BFLOAT8_B:
     case DataType::BFLOAT4_B: encode_block_float(values, tensor); break;
   }
-  return tensor;
 }
 
 void to_float(const Tensor& tensor, std::span<float> out) {

@@ -43,9 +43,8 @@ void store_float(std::span<const float> values, Tensor& out) {
     float_to_bfloat16(values, std::span<uint16_t>(out.data<uint16_t>(), n));
     return;
   }
-  // Other formats: convert through a temporary tensor, then copy its bytes.
-  Tensor tmp = from_float(values, out.spec());
-  std::memcpy(out.raw(), tmp.raw(), static_cast<std::size_t>(out.bytes()));
+  // Other formats (tiles, block floats): encoded in place, padding included.
+  from_float(values, out);
 }
 
 void check_same_shape(std::string_view op, std::string_view what, const Shape& found, const Shape& expected) {
