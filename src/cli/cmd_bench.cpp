@@ -26,7 +26,7 @@ int run_bench(const BenchArgs& a) {
   if (!a.weights_dtype.empty()) o.weights_dtype = parse_enum<DataType>(a.weights_dtype);
   if (!a.hw_config.empty()) o.hw = ModuleHardwareConfig::from_yaml_file(a.hw_config, a.device);
   if (!a.cache_dir.empty()) o.cache_dir = a.cache_dir;
-  o.heap_allocations = heap_allocations;
+  if (heap_allocations() >= 0) o.heap_allocations = heap_allocations;
   const BenchResult r = run_benchmark(o);
   fmt::print("{}\n", a.json ? r.json() : r.str());
   return 0;
