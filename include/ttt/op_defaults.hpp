@@ -40,6 +40,10 @@ struct OpShape {
   int64_t seq = 1;      // attention: query length (prefill) or 1 (decode)
   int64_t kv_seq = 1;   // attention: keys attended (cache length)
   int64_t batch = 1;
+  // Tensor parallel: how the module splits this op over the device's chips. The fields
+  // above then describe one chip's share (its heads, its columns or rows).
+  ChipSplit split = ChipSplit::REPLICATED;
+  int chips = 1;  // chips sharing the op's work (1: replicated or single chip)
 };
 
 // Stage 3: the device's generic default for an op of this kind (no shape knowledge

@@ -154,13 +154,18 @@ OpConfig device_default_config(const std::string& op_name, const OpShape& shape,
 OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mode mode, OptimizationTarget target,
                                const DeviceSpec& device, std::string* rule) {
   OpConfig c = device_default_config(op_name, s, mode, device);
+  c.sharding = s.split;
+  const std::string split_why =
+      s.split == ChipSplit::REPLICATED
+          ? (device.mesh.chips() > 1 && has_weights(s.kind) ? std::string("; replicated on every chip") : std::string())
+          : fmt::format("; {} split over {} chips", to_string(s.split), s.chips);
   std::string why;
   if (!device.is_ttnn()) {
     if (has_weights(s.kind)) c.weights_dtype = cpu_weights(s.group, target);
     if (s.kind == OpKind::kv_cache) c.dtype = cpu_weights(TensorGroup::KV_CACHE, target);
     why = fmt::format("cpu/{}: fp32 activations; {} weights for {}", to_string(target),
                       c.weights_dtype ? std::string(to_string(*c.weights_dtype)) : std::string("no"), to_string(s.group));
-    if (rule) *rule = why;
+    if (rule) *rule = why + split_why;
     return c;
   }
 
@@ -214,6 +219,11 @@ OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mod
       c.memory_config = kDramInterleaved;
       why = fmt::format("KV cache in {} in DRAM", to_string(c.dtype));
       break;
+    case OpKind::all_reduce:
+    case OpKind::all_gather:
+      why = fmt::format("{} over the {} chips' ring, in the partials' bf16 tiles", to_string(s.kind),
+                        device.mesh.chips());
+      break;
     default:
       why = "element-wise: bf16 tiles";
       break;
@@ -225,7 +235,7 @@ OpConfig module_default_config(const std::string& op_name, const OpShape& s, Mod
   } else if (s.kind == OpKind::rotary && mode == Mode::decode) {
     why += "; output in DRAM (sdpa_decode reads q from DRAM or height-sharded L1)";
   }
-  if (rule) *rule = why;
+  if (rule) *rule = why + split_why;
   return c;
 }
 

@@ -88,6 +88,7 @@ WeightLoader cached_weight_loader(std::shared_ptr<TensorCacheManager> cache) {
         transform.push_back(',');
       }
     }
+    if (!r.slices.empty()) transform.append("|slice:").append(describe_slices(r));
     const WeightKey key = make_weight_key(stored, source, transform, d);
     return cache->cache_weight(key, [&] { return convert_weight(src, r, d); });
   };

@@ -5,14 +5,17 @@
 
 #include <fmt/format.h>
 
+#include "ops/ccl/ccl.hpp"
 #include "ops/kv_cache/kv_cache.hpp"
 #include "ops/matmul/matmul.hpp"
 #include "ops/qkv_heads/qkv_heads.hpp"
 #include "ops/rotary/rotary.hpp"
 #include "ops/sdpa/sdpa.hpp"
 #include "ops/sdpa_decode/sdpa_decode.hpp"
+#include "chip_join.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/modules/tensor_parallel.hpp"
 #include "ttt/profiler.hpp"
 #include "ttt/thread_pool.hpp"
 
@@ -40,6 +43,19 @@ struct MultiHeadAttention::Plan {
   Tensor t_qkv, t_q, t_k, t_v, t_rq, t_rk, t_attn, t_concat, t_out, t_kc, t_vc;
   Tensor t_out_view;  // the output seen at a shorter prompt length
 };
+
+// What compile made for a mode: one plan per chip and the all_reduce that sums the
+// chips' partial outputs (split heads only).
+struct MultiHeadAttention::Compiled {
+  std::vector<std::unique_ptr<Plan>> plans;
+  ChipJoin join;
+};
+
+MultiHeadAttention::Compiled& MultiHeadAttention::state(Mode mode) {
+  auto& c = state_[static_cast<int>(mode)];
+  if (!c) c = std::make_unique<Compiled>();
+  return *c;
+}
 
 namespace {
 
@@ -94,15 +110,30 @@ MultiHeadAttention::MultiHeadAttention(AttentionSpec spec, std::string_view devi
 
 MultiHeadAttention::~MultiHeadAttention() = default;
 
+HeadSplit MultiHeadAttention::split() const {
+  const DeviceSpec& d = device().spec();
+  HeadSplit hs = split_heads(spec_.num_heads, spec_.kv_heads(), d.mesh.chips());
+  const OpShape full{OpKind::matmul, TensorGroup::WQKV, 1, spec_.hidden_dim, spec_.qkv_size()};
+  if (requested_ways(child_path("qkv_matmul"), "qkv_matmul", full, ChipSplit::COLUMN, hs.ways, hw_config(), d) == 1) {
+    const std::string why_not = hs.why_not;
+    hs = split_heads(spec_.num_heads, spec_.kv_heads(), 1);
+    hs.why_not = why_not;
+  }
+  return hs;
+}
+
 std::vector<std::pair<std::string, OpShape>> MultiHeadAttention::describe_ops(Mode mode, const ModuleShapes& s) const {
   const bool pre = mode == Mode::prefill;
   const int64_t batch = pre ? s.prefill_batch : s.decode_batch;
   const int64_t seq = pre ? s.prefill_seq : 1;
   const int64_t rows = pre ? prefill_matmul_rows(batch, seq, device().spec()) : batch;
-  const int64_t h = spec_.hidden_dim, hd = spec_.head_size(), nh = spec_.num_heads, nkv = spec_.kv_heads();
+  const HeadSplit hs = split();
+  const int w = hs.ways;
+  const int64_t h = spec_.hidden_dim, hd = spec_.head_size(), nh = hs.q_heads, nkv = hs.kv_heads;
   OpShape attn{OpKind::sdpa, TensorGroup::KV_CACHE};
   attn.heads = nh, attn.kv_heads = nkv, attn.head_dim = hd, attn.seq = seq, attn.batch = batch;
   attn.kv_seq = pre ? seq : s.cache_len;
+  attn = with_split(attn, ChipSplit::COLUMN, w);
   OpShape cache = attn;
   cache.kind = OpKind::kv_cache;
   OpShape heads = attn;
@@ -112,18 +143,25 @@ std::vector<std::pair<std::string, OpShape>> MultiHeadAttention::describe_ops(Mo
   rot.kind = OpKind::rotary;
   OpShape concat = heads;
   concat.kind = OpKind::concat_heads;
-  return {{"qkv_matmul", OpShape{OpKind::matmul, TensorGroup::WQKV, rows, h, spec_.qkv_size()}},
-          {"create_heads", heads},
-          {"rotary", rot},
-          {"kv_cache", cache},
-          {"sdpa", attn},
-          {"concat_heads", concat},
-          {"out_matmul", OpShape{OpKind::matmul, TensorGroup::WO, rows, spec_.q_size(), h}}};
+  std::vector<std::pair<std::string, OpShape>> ops{
+      {"qkv_matmul", with_split(OpShape{OpKind::matmul, TensorGroup::WQKV, rows, h, (nh + 2 * nkv) * hd},
+                                ChipSplit::COLUMN, w)},
+      {"create_heads", heads},
+      {"rotary", rot},
+      {"kv_cache", cache},
+      {"sdpa", attn},
+      {"concat_heads", concat},
+      {"out_matmul", with_split(OpShape{OpKind::matmul, TensorGroup::WO, rows, nh * hd, h}, ChipSplit::ROW, w)}};
+  if (w > 1) ops.push_back({"all_reduce", OpShape{OpKind::all_reduce, TensorGroup::ACTIVATION, rows, 1, h}});
+  return ops;
 }
 
-MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch, int64_t seq, int64_t cache_len) const {
+MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch, int64_t seq, int64_t cache_len,
+                                                      const HeadSplit& hs, int chip) const {
   const DeviceSpec& d = device().spec();
   const bool pre = mode == Mode::prefill;
+  const std::string sfx = chip_suffix(chip, hs.ways);
+  auto tname = [&](const char* name) { return child_path(name) + sfx; };
   Plan p;
   p.c_qkv = op(mode, "qkv_matmul").config;
   p.c_heads = op(mode, "create_heads").config;
@@ -132,69 +170,85 @@ MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch,
   p.c_sdpa = op(mode, "sdpa").config;
   p.c_concat = op(mode, "concat_heads").config;
   p.c_out = op(mode, "out_matmul").config;
-  const int64_t h = spec_.hidden_dim, hd = spec_.head_size(), nh = spec_.num_heads, nkv = spec_.kv_heads();
+  const int64_t h = spec_.hidden_dim, hd = spec_.head_size(), nh = hs.q_heads, nkv = hs.kv_heads;
+  const int64_t qkv = (nh + 2 * nkv) * hd;
   const Shape x_shape = pre ? Shape{batch, seq, h} : Shape{1, batch, h};
 
   const DataType wdt = p.c_qkv.weights_dtype.value_or(DataType::BFLOAT16);
   std::optional<TensorSpec> bias;
   if (spec_.qkv_bias)
-    bias = TensorSpec{child_path("qkv_matmul.bias"), Shape{spec_.qkv_size()}, DataType::FLOAT32, Layout::ROW_MAJOR, {}};
+    bias = TensorSpec{shard_name(child_path("qkv_matmul.bias"), chip, hs.ways), Shape{qkv}, DataType::FLOAT32,
+                      Layout::ROW_MAJOR, {}};
   p.qkv = ops::MatmulArgs{activation_spec(child_path("input"), x_shape, d),
-                          TensorSpec{child_path("qkv_matmul.weight"), Shape{h, spec_.qkv_size()}, wdt,
+                          TensorSpec{shard_name(child_path("qkv_matmul.weight"), chip, hs.ways), Shape{h, qkv}, wdt,
                                      weight_layout(wdt, d), kDramInterleaved},
                           bias, UnaryActivation::NONE};
-  p.o_qkv = named(ops::MatmulOp::output_spec(p.qkv, p.c_qkv), child_path("qkv_matmul.out"));
+  p.o_qkv = named(ops::MatmulOp::output_spec(p.qkv, p.c_qkv), tname("qkv_matmul.out"));
 
   p.heads = ops::CreateQkvHeadsArgs{p.o_qkv, nh, nkv, hd};
   p.o_heads = pre ? ops::CreateQkvHeadsOp::output_specs(p.heads, p.c_heads)
                   : ops::CreateQkvHeadsDecodeOp::output_specs(p.heads, p.c_heads);
-  p.o_heads.q.name = child_path("create_heads.q");
-  p.o_heads.k.name = child_path("create_heads.k");
-  p.o_heads.v.name = child_path("create_heads.v");
+  p.o_heads.q.name = tname("create_heads.q");
+  p.o_heads.k.name = tname("create_heads.k");
+  p.o_heads.v.name = tname("create_heads.v");
 
   const int64_t rope_len = std::max(cache_len, seq);
   const auto rmode = pre ? ops::RotaryMode::PREFILL : ops::RotaryMode::DECODE;
   p.rot_q = ops::RotaryArgs{p.o_heads.q, rmode, rope_len};
   p.rot_k = ops::RotaryArgs{p.o_heads.k, rmode, rope_len};
-  p.o_rq = named(ops::RotaryOp::output_spec(p.rot_q, p.c_rot), child_path("rotary.q"));
-  p.o_rk = named(ops::RotaryOp::output_spec(p.rot_k, p.c_rot), child_path("rotary.k"));
+  p.o_rq = named(ops::RotaryOp::output_spec(p.rot_q, p.c_rot), tname("rotary.q"));
+  p.o_rk = named(ops::RotaryOp::output_spec(p.rot_k, p.c_rot), tname("rotary.k"));
 
-  // The caches are decode buffers, in the kv_cache op's format, sized at compile_decode.
+  // The caches are decode buffers, in the kv_cache op's format, sized at compile_decode;
+  // each chip holds the caches of its own KV heads.
   const OpConfig& kv = op(Mode::decode, "kv_cache").config;
   const int64_t users = shapes().decode_batch;
-  p.k_cache = TensorSpec{child_path("k_cache"), Shape{users, nkv, cache_len, hd}, kv.dtype, kv.layout, kv.memory_config};
-  p.v_cache = named(p.k_cache, child_path("v_cache"));
+  p.k_cache = TensorSpec{tname("k_cache"), Shape{users, nkv, cache_len, hd}, kv.dtype, kv.layout, kv.memory_config};
+  p.v_cache = named(p.k_cache, tname("v_cache"));
   if (pre) {
     p.fill_k = ops::FillCacheArgs{p.k_cache, p.o_rk};
     p.fill_v = ops::FillCacheArgs{p.v_cache, p.o_heads.v};
     p.sdpa = ops::SdpaArgs{p.o_rq, p.o_rk, p.o_heads.v, true, std::nullopt, 0};
-    p.o_attn = named(ops::SdpaOp::output_spec(p.sdpa, p.c_sdpa), child_path("sdpa.out"));
+    p.o_attn = named(ops::SdpaOp::output_spec(p.sdpa, p.c_sdpa), tname("sdpa.out"));
     p.concat = ops::ConcatHeadsArgs{p.o_attn};
-    p.o_concat = named(ops::ConcatHeadsOp::output_spec(p.concat, p.c_concat), child_path("concat_heads.out"));
+    p.o_concat = named(ops::ConcatHeadsOp::output_spec(p.concat, p.c_concat), tname("concat_heads.out"));
   } else {
     p.upd_k = ops::UpdateCacheArgs{p.k_cache, p.o_rk};
     p.upd_v = ops::UpdateCacheArgs{p.v_cache, p.o_heads.v};
     p.sdpa_dec = ops::SdpaDecodeArgs{p.o_rq, p.k_cache, p.v_cache, std::nullopt, cache_len};
-    p.o_attn = named(ops::SdpaDecodeOp::output_spec(p.sdpa_dec, p.c_sdpa), child_path("sdpa.out"));
+    p.o_attn = named(ops::SdpaDecodeOp::output_spec(p.sdpa_dec, p.c_sdpa), tname("sdpa.out"));
     p.concat = ops::ConcatHeadsArgs{p.o_attn};
-    p.o_concat = named(ops::ConcatHeadsDecodeOp::output_spec(p.concat, p.c_concat), child_path("concat_heads.out"));
+    p.o_concat = named(ops::ConcatHeadsDecodeOp::output_spec(p.concat, p.c_concat), tname("concat_heads.out"));
   }
   const DataType odt = p.c_out.weights_dtype.value_or(DataType::BFLOAT16);
   p.out = ops::MatmulArgs{p.o_concat,
-                          TensorSpec{child_path("out_matmul.weight"), Shape{spec_.q_size(), h}, odt,
+                          TensorSpec{shard_name(child_path("out_matmul.weight"), chip, hs.ways), Shape{nh * hd, h}, odt,
                                      weight_layout(odt, d), kDramInterleaved},
                           std::nullopt, UnaryActivation::NONE};
-  p.o_out = named(ops::MatmulOp::output_spec(p.out, p.c_out), child_path("out_matmul.out"));
+  p.o_out = named(ops::MatmulOp::output_spec(p.out, p.c_out), tname(hs.ways > 1 ? "out_matmul.partial" : "out_matmul.out"));
   return p;
+}
+
+ChipJoin MultiHeadAttention::make_join(Mode mode, const Plan& chip0, int ways) const {
+  ChipJoin join;
+  if (ways <= 1) return join;
+  std::vector<TensorSpec> parts;
+  for (int c = 0; c < ways; ++c) parts.push_back(named(chip0.o_out, child_path("out_matmul.partial") + chip_suffix(c, ways)));
+  join.plan(OpKind::all_reduce, std::move(parts), op(mode, "all_reduce").config, child_path("out_matmul.out"));
+  return join;
 }
 
 void MultiHeadAttention::check_ops(Mode mode, const ModuleShapes& s, std::vector<ResolvedOp>& resolved,
                                    ValidationReport& report) const {
   const DeviceSpec& d = device().spec();
   const bool pre = mode == Mode::prefill;
+  const HeadSplit hs = split();
+  for (const auto& r : resolved) check_split(r, path(), "qkv_matmul", hs.why_not, report);
   Plan p;
+  ChipJoin join;
   try {
-    p = make_plan(mode, pre ? s.prefill_batch : s.decode_batch, pre ? s.prefill_seq : 1, s.cache_len);
+    p = make_plan(mode, pre ? s.prefill_batch : s.decode_batch, pre ? s.prefill_seq : 1, s.cache_len, hs, 0);
+    join = make_join(mode, p, hs.ways);
   } catch (const Error& e) {
     report.add(path(), "attention", e.detail());
     return;
@@ -205,7 +259,7 @@ void MultiHeadAttention::check_ops(Mode mode, const ModuleShapes& s, std::vector
         const ops::MatmulArgs& a = r.name == "qkv_matmul" ? p.qkv : p.out;
         ops::MatmulOp::validate(a, r.config, d);
         r.cost = ops::MatmulOp::cost(a, r.config, d);
-        r.weight_bytes = a.weight.bytes();
+        r.weight_bytes = a.weight.bytes() + (a.bias ? a.bias->bytes() : 0);
         r.output_bytes = ops::MatmulOp::output_spec(a, r.config).bytes();
       } else if (r.name == "create_heads") {
         if (pre) {
@@ -253,6 +307,10 @@ void MultiHeadAttention::check_ops(Mode mode, const ModuleShapes& s, std::vector
           r.cost = ops::ConcatHeadsDecodeOp::cost(p.concat, r.config, d);
         }
         r.output_bytes = p.o_concat.bytes();
+      } else if (r.name == "all_reduce") {
+        join.validate(d);
+        r.cost = join.cost(d);
+        r.output_bytes = join.output().bytes();
       }
     } catch (const Error& e) {
       report.add(path(), r.name, e.detail());
@@ -269,111 +327,133 @@ void MultiHeadAttention::on_configs_applied() {
               "{}.{}: prefill and decode configs name different weights_dtype; one copy of the weights serves both modes",
               path(), name);
   }
-  const DataType qdt = op(Mode::decode, "qkv_matmul").config.weights_dtype.value_or(DataType::BFLOAT16);
-  if (!wqkv_.defined() || wqkv_.dtype() != qdt || wqkv_.layout() != weight_layout(qdt, d)) {
-    wqkv_ = loader_(*reference_,
-                    WeightRequest{child_path("qkv_matmul.weight"), {"q_proj.weight", "k_proj.weight", "v_proj.weight"},
-                                  true, qdt, weight_layout(qdt, d)},
-                    d);
-    if (spec_.qkv_bias)
-      bqkv_ = loader_(*reference_,
-                      WeightRequest{child_path("qkv_matmul.bias"), {"q_proj.bias", "k_proj.bias", "v_proj.bias"}, false,
-                                    DataType::FLOAT32, Layout::ROW_MAJOR},
+  const HeadSplit hs = split();
+  const int w = hs.ways;
+  const bool resplit = static_cast<int>(chips_.size()) != w;
+  if (resplit) chips_.assign(static_cast<std::size_t>(w), ChipWeights{});
+  const int64_t hd = spec_.head_size();
+  for (int c = 0; c < w; ++c) {
+    ChipWeights& cw = chips_[static_cast<std::size_t>(c)];
+    // Chip c's query heads and the KV heads they read: rows of q/k/v_proj ([out, in]).
+    std::vector<WeightSlice> qkv_rows;
+    if (w > 1)
+      qkv_rows = {WeightSlice{0, hs.q_begin(c) * hd, hs.q_heads * hd}, WeightSlice{0, hs.kv_begin(c) * hd, hs.kv_heads * hd},
+                  WeightSlice{0, hs.kv_begin(c) * hd, hs.kv_heads * hd}};
+    const DataType qdt = op(Mode::decode, "qkv_matmul").config.weights_dtype.value_or(DataType::BFLOAT16);
+    if (!cw.wqkv.defined() || cw.wqkv.dtype() != qdt || cw.wqkv.layout() != weight_layout(qdt, d)) {
+      cw.wqkv = loader_(*reference_,
+                        WeightRequest{shard_name(child_path("qkv_matmul.weight"), c, w),
+                                      {"q_proj.weight", "k_proj.weight", "v_proj.weight"}, true, qdt,
+                                      weight_layout(qdt, d), qkv_rows},
+                        d);
+      if (spec_.qkv_bias)
+        cw.bqkv = loader_(*reference_,
+                          WeightRequest{shard_name(child_path("qkv_matmul.bias"), c, w),
+                                        {"q_proj.bias", "k_proj.bias", "v_proj.bias"}, false, DataType::FLOAT32,
+                                        Layout::ROW_MAJOR, qkv_rows},
+                          d);
+    }
+    // o_proj's inputs are the concatenated heads: chip c takes its heads' columns.
+    std::vector<WeightSlice> o_cols;
+    if (w > 1) o_cols = {WeightSlice{1, hs.q_begin(c) * hd, hs.q_heads * hd}};
+    const DataType odt = op(Mode::decode, "out_matmul").config.weights_dtype.value_or(DataType::BFLOAT16);
+    if (!cw.wo.defined() || cw.wo.dtype() != odt || cw.wo.layout() != weight_layout(odt, d))
+      cw.wo = loader_(*reference_,
+                      WeightRequest{shard_name(child_path("out_matmul.weight"), c, w), {"o_proj.weight"}, true, odt,
+                                    weight_layout(odt, d), o_cols},
                       d);
   }
-  const DataType odt = op(Mode::decode, "out_matmul").config.weights_dtype.value_or(DataType::BFLOAT16);
-  if (!wo_.defined() || wo_.dtype() != odt || wo_.layout() != weight_layout(odt, d))
-    wo_ = loader_(*reference_, WeightRequest{child_path("out_matmul.weight"), {"o_proj.weight"}, true, odt,
-                                             weight_layout(odt, d)},
-                  d);
 }
 
-bool MultiHeadAttention::has_weights() const { return wqkv_.defined() && wo_.defined(); }
+bool MultiHeadAttention::has_weights() const {
+  if (chips_.empty()) return false;
+  for (const auto& c : chips_)
+    if (!c.wqkv.defined() || !c.wo.defined()) return false;
+  return true;
+}
 
 void MultiHeadAttention::reserve_buffers(Mode mode, ActivationArena& arena) {
   const ModuleShapes& s = shapes();
   const bool pre = mode == Mode::prefill;
-  auto p = std::make_unique<Plan>(make_plan(mode, pre ? s.prefill_batch : s.decode_batch, pre ? s.prefill_seq : 1,
-                                            s.cache_len));
-  for (const TensorSpec* t : {&p->o_qkv, &p->o_heads.q, &p->o_heads.k, &p->o_heads.v, &p->o_rq, &p->o_rk, &p->o_attn,
-                              &p->o_concat, &p->o_out})
-    arena.reserve(*t);
+  const HeadSplit hs = split();
+  Compiled& cm = state(mode);
+  cm.plans.clear();
+  for (int c = 0; c < hs.ways; ++c) {
+    auto p = std::make_unique<Plan>(make_plan(mode, pre ? s.prefill_batch : s.decode_batch, pre ? s.prefill_seq : 1,
+                                              s.cache_len, hs, c));
+    for (const TensorSpec* t : {&p->o_qkv, &p->o_heads.q, &p->o_heads.k, &p->o_heads.v, &p->o_rq, &p->o_rk,
+                                &p->o_attn, &p->o_concat, &p->o_out})
+      arena.reserve(*t, c);
+    cm.plans.push_back(std::move(p));
+  }
+  cm.join = make_join(mode, *cm.plans.front(), hs.ways);
+  cm.join.reserve(arena);
   rope_ = shared_rotary_tables(spec_, std::max(s.cache_len, s.prefill_seq));
-  plans_[static_cast<int>(mode)] = std::move(p);
 }
 
 void MultiHeadAttention::bind_buffers(Mode mode, ActivationArena& arena) {
-  Plan& p = *plans_[static_cast<int>(mode)];
-  p.t_qkv = arena.get(p.o_qkv.name);
-  p.t_q = arena.get(p.o_heads.q.name);
-  p.t_k = arena.get(p.o_heads.k.name);
-  p.t_v = arena.get(p.o_heads.v.name);
-  p.t_rq = arena.get(p.o_rq.name);
-  p.t_rk = arena.get(p.o_rk.name);
-  p.t_attn = arena.get(p.o_attn.name);
-  p.t_concat = arena.get(p.o_concat.name);
-  p.t_out = arena.get(p.o_out.name);
-  if (mode == Mode::decode) {
-    p.t_kc = k_cache_;
-    p.t_vc = v_cache_;
+  Compiled& cm = state(mode);
+  for (std::size_t c = 0; c < cm.plans.size(); ++c) {
+    Plan& p = *cm.plans[c];
+    p.t_qkv = arena.get(p.o_qkv.name);
+    p.t_q = arena.get(p.o_heads.q.name);
+    p.t_k = arena.get(p.o_heads.k.name);
+    p.t_v = arena.get(p.o_heads.v.name);
+    p.t_rq = arena.get(p.o_rq.name);
+    p.t_rk = arena.get(p.o_rk.name);
+    p.t_attn = arena.get(p.o_attn.name);
+    p.t_concat = arena.get(p.o_concat.name);
+    p.t_out = arena.get(p.o_out.name);
+    if (mode == Mode::decode) {
+      p.t_kc = caches_[c].k;
+      p.t_vc = caches_[c].v;
+    }
   }
+  cm.join.bind(arena);
 }
 
 void MultiHeadAttention::reserve_persistent(ActivationArena& arena) {
   const ModuleShapes& s = shapes();
-  const Plan p = make_plan(Mode::decode, s.decode_batch, 1, s.cache_len);
-  arena.reserve(p.k_cache);
-  arena.reserve(p.v_cache);
+  const HeadSplit hs = split();
+  for (int c = 0; c < hs.ways; ++c) {
+    const Plan p = make_plan(Mode::decode, s.decode_batch, 1, s.cache_len, hs, c);
+    arena.reserve(p.k_cache, c);
+    arena.reserve(p.v_cache, c);
+  }
 }
 
 void MultiHeadAttention::bind_persistent(ActivationArena& arena) {
-  k_cache_ = arena.get(child_path("k_cache"));
-  v_cache_ = arena.get(child_path("v_cache"));
-}
-
-const Tensor& MultiHeadAttention::k_cache() const {
-  TTT_CHECK(k_cache_.defined(), InvalidConfig, "attention '{}': no KV cache before compile_decode", path());
-  return k_cache_;
-}
-
-const Tensor& MultiHeadAttention::v_cache() const {
-  TTT_CHECK(v_cache_.defined(), InvalidConfig, "attention '{}': no KV cache before compile_decode", path());
-  return v_cache_;
-}
-
-Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user) {
-  prepare_forward(Mode::prefill);
-  TTT_CHECK(compiled(Mode::prefill), InvalidConfig, "attention '{}': call compile before forward_prefill", path());
-  TTT_CHECK(has_weights(), InvalidConfig, "attention '{}' has no weights: construct it with reference weights", path());
-  Plan& compiled_plan = *plans_[0];
-  // A shorter prompt than compiled for runs on views of the same buffers.
-  std::unique_ptr<Plan> shorter;
-  Plan* pp = &compiled_plan;
-  if (!(x.shape() == compiled_plan.qkv.x.shape)) {
-    TTT_CHECK(x.shape().rank() == 3 && x.shape()[0] <= compiled_plan.qkv.x.shape[0] &&
-                  x.shape()[1] <= compiled_plan.qkv.x.shape[1] && x.shape()[2] == spec_.hidden_dim,
-              ShapeMismatch, "attention '{}': input {} does not fit the compiled shape {}", path(), x.shape().str(),
-              compiled_plan.qkv.x.shape.str());
-    shorter = std::make_unique<Plan>(make_plan(Mode::prefill, x.shape()[0], x.shape()[1], shapes().cache_len));
-    Plan& v = *shorter;
-    v.t_qkv = compiled_plan.t_qkv.view(v.o_qkv.shape);
-    v.t_q = compiled_plan.t_q.view(v.o_heads.q.shape);
-    v.t_k = compiled_plan.t_k.view(v.o_heads.k.shape);
-    v.t_v = compiled_plan.t_v.view(v.o_heads.v.shape);
-    v.t_rq = compiled_plan.t_rq.view(v.o_rq.shape);
-    v.t_rk = compiled_plan.t_rk.view(v.o_rk.shape);
-    v.t_attn = compiled_plan.t_attn.view(v.o_attn.shape);
-    v.t_concat = compiled_plan.t_concat.view(v.o_concat.shape);
-    v.t_out = compiled_plan.t_out.view(v.o_out.shape);
-    pp = shorter.get();
+  const int w = split().ways;
+  caches_.assign(static_cast<std::size_t>(w), ChipCache{});
+  for (int c = 0; c < w; ++c) {
+    caches_[c].k = arena.get(child_path("k_cache") + chip_suffix(c, w));
+    caches_[c].v = arena.get(child_path("v_cache") + chip_suffix(c, w));
   }
-  Plan& p = *pp;
+}
+
+const Tensor& MultiHeadAttention::k_cache(int chip) const {
+  TTT_CHECK(chip >= 0 && chip < static_cast<int>(caches_.size()), InvalidConfig,
+            "attention '{}': no KV cache for chip {} ({} cache(s); compile_decode makes them)", path(), chip,
+            caches_.size());
+  return caches_[chip].k;
+}
+
+const Tensor& MultiHeadAttention::v_cache(int chip) const {
+  TTT_CHECK(chip >= 0 && chip < static_cast<int>(caches_.size()), InvalidConfig,
+            "attention '{}': no KV cache for chip {} ({} cache(s); compile_decode makes them)", path(), chip,
+            caches_.size());
+  return caches_[chip].v;
+}
+
+int MultiHeadAttention::chips() const { return static_cast<int>(std::max<std::size_t>(chips_.size(), 1)); }
+
+void MultiHeadAttention::run_prefill_chip(Plan& p, const Tensor& x, const ChipWeights& w, ChipCache* cache,
+                                          int64_t first_user, ops::ExecContext& ctx) {
   p.qkv.x.dtype = x.dtype();
   p.qkv.x.layout = x.layout();
-  ops::ExecContext ctx{device(), ThreadPool::global()};
   {
     ProfileScope profile(op(Mode::prefill, "qkv_matmul").path);
-    ops::MatmulOp::run(p.qkv, x, wqkv_, spec_.qkv_bias ? &bqkv_ : nullptr, p.t_qkv, p.c_qkv, ctx);
+    ops::MatmulOp::run(p.qkv, x, w.wqkv, spec_.qkv_bias ? &w.bqkv : nullptr, p.t_qkv, p.c_qkv, ctx);
   }
   {
     ProfileScope profile(op(Mode::prefill, "create_heads").path);
@@ -382,20 +462,12 @@ Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user)
   {
     ProfileScope profile(op(Mode::prefill, "rotary").path);
     ops::RotaryOp::run_prefill(p.rot_q, *rope_, p.t_q, 0, p.t_rq, p.c_rot, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::prefill, "rotary").path);
     ops::RotaryOp::run_prefill(p.rot_k, *rope_, p.t_k, 0, p.t_rk, p.c_rot, ctx);
   }
-  if (k_cache_.defined()) {
-    {
-      ProfileScope profile(op(Mode::prefill, "kv_cache").path);
-      ops::FillCacheOp::run(p.fill_k, p.t_rk, first_user, 0, k_cache_, p.c_kv, ctx);
-    }
-    {
-      ProfileScope profile(op(Mode::prefill, "kv_cache").path);
-      ops::FillCacheOp::run(p.fill_v, p.t_v, first_user, 0, v_cache_, p.c_kv, ctx);
-    }
+  if (cache) {
+    ProfileScope profile(op(Mode::prefill, "kv_cache").path);
+    ops::FillCacheOp::run(p.fill_k, p.t_rk, first_user, 0, cache->k, p.c_kv, ctx);
+    ops::FillCacheOp::run(p.fill_v, p.t_v, first_user, 0, cache->v, p.c_kv, ctx);
   }
   {
     ProfileScope profile(op(Mode::prefill, "sdpa").path);
@@ -407,55 +479,100 @@ Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user)
   }
   {
     ProfileScope profile(op(Mode::prefill, "out_matmul").path);
-    ops::MatmulOp::run(p.out, p.t_concat, wo_, nullptr, p.t_out, p.c_out, ctx);
+    ops::MatmulOp::run(p.out, p.t_concat, w.wo, nullptr, p.t_out, p.c_out, ctx);
   }
-  if (shorter) compiled_plan.t_out_view = p.t_out;
-  return shorter ? compiled_plan.t_out_view : compiled_plan.t_out;
+}
+
+Tensor& MultiHeadAttention::forward_prefill(const Tensor& x, int64_t first_user) {
+  prepare_forward(Mode::prefill);
+  TTT_CHECK(compiled(Mode::prefill), InvalidConfig, "attention '{}': call compile before forward_prefill", path());
+  TTT_CHECK(has_weights(), InvalidConfig, "attention '{}' has no weights: construct it with reference weights", path());
+  Compiled& cm = state(Mode::prefill);
+  const Plan& first = *cm.plans.front();
+  const bool full = x.shape() == first.qkv.x.shape;
+  if (!full)
+    TTT_CHECK(x.shape().rank() == 3 && x.shape()[0] <= first.qkv.x.shape[0] && x.shape()[1] <= first.qkv.x.shape[1] &&
+                  x.shape()[2] == spec_.hidden_dim,
+              ShapeMismatch, "attention '{}': input {} does not fit the compiled shape {}", path(), x.shape().str(),
+              first.qkv.x.shape.str());
+  ops::ExecContext ctx{device(), ThreadPool::global()};
+  const HeadSplit hs = full ? HeadSplit{} : split();
+  for (std::size_t c = 0; c < cm.plans.size(); ++c) {
+    Plan& compiled_plan = *cm.plans[c];
+    ChipCache* cache = caches_.empty() ? nullptr : &caches_[c];
+    if (full) {
+      run_prefill_chip(compiled_plan, x, chips_[c], cache, first_user, ctx);
+      continue;
+    }
+    // A shorter prompt than compiled for runs on views of the same buffers.
+    Plan v = make_plan(Mode::prefill, x.shape()[0], x.shape()[1], shapes().cache_len, hs, static_cast<int>(c));
+    v.t_qkv = compiled_plan.t_qkv.view(v.o_qkv.shape);
+    v.t_q = compiled_plan.t_q.view(v.o_heads.q.shape);
+    v.t_k = compiled_plan.t_k.view(v.o_heads.k.shape);
+    v.t_v = compiled_plan.t_v.view(v.o_heads.v.shape);
+    v.t_rq = compiled_plan.t_rq.view(v.o_rq.shape);
+    v.t_rk = compiled_plan.t_rk.view(v.o_rk.shape);
+    v.t_attn = compiled_plan.t_attn.view(v.o_attn.shape);
+    v.t_concat = compiled_plan.t_concat.view(v.o_concat.shape);
+    v.t_out = compiled_plan.t_out.view(v.o_out.shape);
+    run_prefill_chip(v, x, chips_[c], cache, first_user, ctx);
+    compiled_plan.t_out_view = v.t_out;
+  }
+  return reduce(Mode::prefill, full, ctx);
+}
+
+Tensor& MultiHeadAttention::reduce(Mode mode, bool full, ops::ExecContext& ctx) {
+  Compiled& cm = state(mode);
+  Plan& first = *cm.plans.front();
+  if (!cm.join.active()) return full ? first.t_out : first.t_out_view;
+  ProfileScope profile(op(mode, "all_reduce").path);
+  if (full) return cm.join.run(ctx);
+  std::vector<Tensor> parts;  // a shorter prompt: views of the partials
+  for (const auto& p : cm.plans) parts.push_back(p->t_out_view);
+  return cm.join.run_views(parts, ctx);
 }
 
 Tensor& MultiHeadAttention::forward_decode(const Tensor& x, Positions positions) {
   prepare_forward(Mode::decode);
   TTT_CHECK(compiled(Mode::decode), InvalidConfig, "attention '{}': call compile_decode before forward_decode", path());
   TTT_CHECK(has_weights(), InvalidConfig, "attention '{}' has no weights: construct it with reference weights", path());
-  Plan& p = *plans_[1];
   ops::ExecContext ctx{device(), ThreadPool::global()};
-  {
-    ProfileScope profile(op(Mode::decode, "qkv_matmul").path);
-    ops::MatmulOp::run(p.qkv, x, wqkv_, spec_.qkv_bias ? &bqkv_ : nullptr, p.t_qkv, p.c_qkv, ctx);
+  Compiled& cm = state(Mode::decode);
+  for (std::size_t c = 0; c < cm.plans.size(); ++c) {
+    Plan& p = *cm.plans[c];
+    const ChipWeights& w = chips_[c];
+    {
+      ProfileScope profile(op(Mode::decode, "qkv_matmul").path);
+      ops::MatmulOp::run(p.qkv, x, w.wqkv, spec_.qkv_bias ? &w.bqkv : nullptr, p.t_qkv, p.c_qkv, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::decode, "create_heads").path);
+      ops::CreateQkvHeadsDecodeOp::run(p.heads, p.t_qkv, p.t_q, p.t_k, p.t_v, p.c_heads, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::decode, "rotary").path);
+      ops::RotaryOp::run_decode(p.rot_q, *rope_, p.t_q, positions, p.t_rq, p.c_rot, ctx);
+      ops::RotaryOp::run_decode(p.rot_k, *rope_, p.t_k, positions, p.t_rk, p.c_rot, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::decode, "kv_cache").path);
+      ops::UpdateCacheOp::run(p.upd_k, p.t_rk, positions, p.t_kc, p.c_kv, ctx);
+      ops::UpdateCacheOp::run(p.upd_v, p.t_v, positions, p.t_vc, p.c_kv, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::decode, "sdpa").path);
+      ops::SdpaDecodeOp::run(p.sdpa_dec, p.t_rq, p.t_kc, p.t_vc, positions, p.t_attn, p.c_sdpa, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::decode, "concat_heads").path);
+      ops::ConcatHeadsDecodeOp::run(p.concat, p.t_attn, p.t_concat, p.c_concat, ctx);
+    }
+    {
+      ProfileScope profile(op(Mode::decode, "out_matmul").path);
+      ops::MatmulOp::run(p.out, p.t_concat, w.wo, nullptr, p.t_out, p.c_out, ctx);
+    }
   }
-  {
-    ProfileScope profile(op(Mode::decode, "create_heads").path);
-    ops::CreateQkvHeadsDecodeOp::run(p.heads, p.t_qkv, p.t_q, p.t_k, p.t_v, p.c_heads, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "rotary").path);
-    ops::RotaryOp::run_decode(p.rot_q, *rope_, p.t_q, positions, p.t_rq, p.c_rot, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "rotary").path);
-    ops::RotaryOp::run_decode(p.rot_k, *rope_, p.t_k, positions, p.t_rk, p.c_rot, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "kv_cache").path);
-    ops::UpdateCacheOp::run(p.upd_k, p.t_rk, positions, p.t_kc, p.c_kv, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "kv_cache").path);
-    ops::UpdateCacheOp::run(p.upd_v, p.t_v, positions, p.t_vc, p.c_kv, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "sdpa").path);
-    ops::SdpaDecodeOp::run(p.sdpa_dec, p.t_rq, p.t_kc, p.t_vc, positions, p.t_attn, p.c_sdpa, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "concat_heads").path);
-    ops::ConcatHeadsDecodeOp::run(p.concat, p.t_attn, p.t_concat, p.c_concat, ctx);
-  }
-  {
-    ProfileScope profile(op(Mode::decode, "out_matmul").path);
-    ops::MatmulOp::run(p.out, p.t_concat, wo_, nullptr, p.t_out, p.c_out, ctx);
-  }
-  return p.t_out;
+  return reduce(Mode::decode, true, ctx);
 }
 
 }  // namespace ttt

@@ -2,20 +2,76 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "ttt/error.hpp"
 #include "ttt/formats.hpp"
 
 namespace ttt {
 
+namespace {
+
+const WeightSlice* slice_of(const WeightRequest& r, std::size_t i) {
+  if (r.slices.empty()) return nullptr;
+  TTT_CHECK(r.slices.size() == r.sources.size(), InvalidConfig, "weight '{}': {} slices for {} source tensors", r.name,
+            r.slices.size(), r.sources.size());
+  const WeightSlice& s = r.slices[i];
+  TTT_CHECK(s.axis == 0 || s.axis == 1, InvalidConfig, "weight '{}': slice axis {} (0: outputs, 1: inputs)", r.name,
+            s.axis);
+  TTT_CHECK(s.begin >= 0 && s.size > 0, InvalidConfig, "weight '{}': slice [{}, +{}) is empty or negative", r.name,
+            s.begin, s.size);
+  return &s;
+}
+
+// The source's [out, in] (or [out]) shape after its slice.
+Shape sliced_shape(const Shape& sh, const WeightSlice* s, const WeightRequest& r) {
+  if (!s) return sh;
+  TTT_CHECK(s->axis < sh.rank(), InvalidConfig, "weight '{}': slice axis {} on a source of shape {}", r.name, s->axis,
+            sh.str());
+  Shape out = sh;
+  out[s->axis] = s->size;
+  return out;
+}
+
+// Copies the slice of `part` (source shape `sh`), zero past the source's end.
+std::vector<float> take_slice(const std::vector<float>& part, const Shape& sh, const WeightSlice& s) {
+  const int64_t rows = sh[0], cols = sh.rank() == 2 ? sh[1] : 1;
+  std::vector<float> out;
+  if (s.axis == 0) {
+    out.assign(static_cast<std::size_t>(s.size * cols), 0.0f);
+    const int64_t n = std::clamp<int64_t>(rows - s.begin, 0, s.size);
+    std::copy_n(part.begin() + s.begin * cols, n * cols, out.begin());
+  } else {
+    out.assign(static_cast<std::size_t>(rows * s.size), 0.0f);
+    const int64_t n = std::clamp<int64_t>(cols - s.begin, 0, s.size);
+    for (int64_t o = 0; o < rows; ++o)
+      std::copy_n(part.begin() + o * cols + s.begin, n, out.begin() + o * s.size);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string describe_slices(const WeightRequest& r) {
+  std::string out;
+  for (std::size_t i = 0; i < r.slices.size(); ++i) {
+    const WeightSlice* s = slice_of(r, i);
+    out += fmt::format("{}{}:axis{}[{},+{})", out.empty() ? "" : ",", r.sources[i], s->axis, s->begin, s->size);
+  }
+  return out;
+}
+
 Shape weight_shape(const WeightSource& source, const WeightRequest& r) {
   TTT_CHECK(!r.sources.empty(), InvalidConfig, "weight '{}' names no source tensor", r.name);
   int64_t out = 0, in = -1;
-  for (const auto& s : r.sources) {
+  bool vector = false;
+  for (std::size_t i = 0; i < r.sources.size(); ++i) {
+    const std::string& s = r.sources[i];
     TTT_CHECK(source.has(s), ModelFormat, "weight '{}' needs source tensor '{}', which the checkpoint lacks", r.name, s);
-    const Shape sh = source.shape(s);
+    const Shape sh = sliced_shape(source.shape(s), slice_of(r, i), r);
     if (sh.rank() == 1) {
       out += sh[0];
-      in = 1;
+      vector = true;
       continue;
     }
     TTT_CHECK(sh.rank() == 2, ModelFormat, "weight '{}': source '{}' has shape {}, expected [out, in]", r.name, s,
@@ -25,7 +81,7 @@ Shape weight_shape(const WeightSource& source, const WeightRequest& r) {
     in = sh[1];
     out += sh[0];
   }
-  if (source.shape(r.sources.front()).rank() == 1) return Shape{out};
+  if (vector) return Shape{out};
   return r.transpose ? Shape{in, out} : Shape{out, in};
 }
 
@@ -34,9 +90,14 @@ Tensor convert_weight(const WeightSource& source, const WeightRequest& r, const 
   const Shape shape = weight_shape(source, r);
   std::vector<float> values;
   values.reserve(static_cast<std::size_t>(shape.volume()));
-  for (const auto& s : r.sources) {
-    const auto part = source.load(s);
-    values.insert(values.end(), part.begin(), part.end());
+  for (std::size_t i = 0; i < r.sources.size(); ++i) {
+    const auto part = source.load(r.sources[i]);
+    if (const WeightSlice* s = slice_of(r, i)) {
+      const auto sliced = take_slice(part, source.shape(r.sources[i]), *s);
+      values.insert(values.end(), sliced.begin(), sliced.end());
+    } else {
+      values.insert(values.end(), part.begin(), part.end());
+    }
   }
   if (shape.rank() == 2 && r.transpose) {
     // values hold [out, in] row-major; write [in, out].

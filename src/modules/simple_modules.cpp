@@ -3,8 +3,10 @@
 #include "ops/embedding/embedding.hpp"
 #include "ops/matmul/matmul.hpp"
 #include "ops/norm/norm.hpp"
+#include "chip_join.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/modules/tensor_parallel.hpp"
 #include "ttt/profiler.hpp"
 #include "ttt/thread_pool.hpp"
 
@@ -92,7 +94,7 @@ void RMSNorm::on_configs_applied() {
   if (!reference_) return;
   const DataType dt = shared_weights_dtype(*this, "rms_norm");
   if (gamma_.defined() && gamma_.dtype() == dt) return;
-  gamma_ = loader_(*reference_, WeightRequest{child_path("weight"), {"weight"}, false, dt, Layout::ROW_MAJOR},
+  gamma_ = loader_(*reference_, WeightRequest{child_path("weight"), {"weight"}, false, dt, Layout::ROW_MAJOR, {}},
                    device().spec());
 }
 
@@ -200,7 +202,7 @@ void Embedding::on_configs_applied() {
   if (!reference_) return;
   const DataType dt = shared_weights_dtype(*this, "embedding");
   if (table_.defined() && table_.dtype() == dt) return;
-  table_ = loader_(*reference_, WeightRequest{child_path("weight"), {"weight"}, false, dt, Layout::ROW_MAJOR},
+  table_ = loader_(*reference_, WeightRequest{child_path("weight"), {"weight"}, false, dt, Layout::ROW_MAJOR, {}},
                    device().spec());
 }
 
@@ -271,6 +273,13 @@ struct LMHead::Plan {
   Tensor t_out, t_view;
 };
 
+// What compile made for a mode: one plan per chip and the all_gather of the chips'
+// vocabulary slices (split vocabulary only).
+struct LMHead::Compiled {
+  std::vector<std::unique_ptr<Plan>> plans;
+  ChipJoin join;
+};
+
 LMHead::LMHead(LMHeadSpec spec, std::shared_ptr<Device> device, ModuleHardwareConfig hw,
                std::shared_ptr<const WeightSource> reference, std::string path, WeightLoader loader)
     : Module(std::move(path), std::move(device), std::move(hw)),
@@ -282,34 +291,86 @@ LMHead::LMHead(LMHeadSpec spec, std::shared_ptr<Device> device, ModuleHardwareCo
 }
 LMHead::~LMHead() = default;
 
+LMHead::VocabSplit LMHead::split() const {
+  const DeviceSpec& d = device().spec();
+  const int chips = d.mesh.chips();
+  VocabSplit v{1, spec_.vocab_size, {}};
+  if (chips <= 1) return v;
+  const int64_t share = spec_.vocab_size / chips;
+  if (spec_.vocab_size % chips != 0 || (d.is_ttnn() && share % kTileSize != 0)) {
+    v.why_not = fmt::format("the vocabulary ({}) does not split into {} equal slices{}", spec_.vocab_size, chips,
+                            d.is_ttnn() ? " of whole tiles" : "");
+    return v;
+  }
+  const OpShape full{OpKind::matmul, TensorGroup::LM_HEAD, 1, spec_.dim, spec_.vocab_size};
+  if (requested_ways(child_path("lm_head_matmul"), "lm_head_matmul", full, ChipSplit::COLUMN, chips, hw_config(), d) > 1)
+    v = VocabSplit{chips, share, {}};
+  return v;
+}
+
 std::vector<std::pair<std::string, OpShape>> LMHead::describe_ops(Mode mode, const ModuleShapes& s) const {
   // Prefill computes logits for the last position of each user only.
   const int64_t rows = mode == Mode::prefill ? prefill_matmul_rows(s.prefill_batch, 1, device().spec()) : s.decode_batch;
-  return {{"lm_head_matmul", OpShape{OpKind::matmul, TensorGroup::LM_HEAD, rows, spec_.dim, spec_.vocab_size}}};
+  const VocabSplit v = split();
+  std::vector<std::pair<std::string, OpShape>> ops{
+      {"lm_head_matmul",
+       with_split(OpShape{OpKind::matmul, TensorGroup::LM_HEAD, rows, spec_.dim, v.share}, ChipSplit::COLUMN, v.ways)}};
+  if (v.ways > 1)
+    ops.push_back({"all_gather", OpShape{OpKind::all_gather, TensorGroup::ACTIVATION, rows, 1, spec_.vocab_size}});
+  return ops;
 }
 
-LMHead::Plan LMHead::make_plan(Mode mode, const Shape& x_shape) const {
+LMHead::Plan LMHead::make_plan(Mode mode, const Shape& x_shape, int chip, const VocabSplit& v) const {
   const DeviceSpec& d = device().spec();
   Plan p;
   p.config = op(mode, "lm_head_matmul").config;
   const DataType dt = p.config.weights_dtype.value_or(DataType::BFLOAT16);
   p.args = ops::MatmulArgs{activation_spec(child_path("input"), x_shape, d),
-                           TensorSpec{child_path("weight"), Shape{spec_.dim, spec_.vocab_size}, dt,
-                                      weight_layout(dt, d), kDramInterleaved},
+                           TensorSpec{shard_name(child_path("lm_head_matmul.weight"), chip, v.ways), Shape{spec_.dim, v.share},
+                                      dt, weight_layout(dt, d), kDramInterleaved},
                            std::nullopt, UnaryActivation::NONE};
   p.out = ops::MatmulOp::output_spec(p.args, p.config);
-  p.out.name = child_path("lm_head_matmul.out");
+  p.out.name = child_path(v.ways > 1 ? "lm_head_matmul.slice" : "lm_head_matmul.out") + chip_suffix(chip, v.ways);
   return p;
 }
 
+ChipJoin LMHead::make_join(Mode mode, const Plan& chip0, int ways) const {
+  ChipJoin join;
+  if (ways <= 1) return join;
+  std::vector<TensorSpec> parts;
+  for (int c = 0; c < ways; ++c) {
+    TensorSpec t = chip0.out;
+    t.name = child_path("lm_head_matmul.slice") + chip_suffix(c, ways);
+    parts.push_back(t);
+  }
+  join.plan(OpKind::all_gather, std::move(parts), op(mode, "all_gather").config, child_path("lm_head_matmul.out"));
+  return join;
+}
+
 void LMHead::check_ops(Mode mode, const ModuleShapes& s, std::vector<ResolvedOp>& resolved, ValidationReport& report) const {
+  const VocabSplit v = split();
+  for (const auto& r : resolved) check_split(r, path(), "lm_head_matmul", v.why_not, report);
+  Plan p;
+  ChipJoin join;
+  try {
+    p = make_plan(mode, rows_shape(mode, mode == Mode::prefill ? s.prefill_batch : s.decode_batch, 1, spec_.dim), 0, v);
+    join = make_join(mode, p, v.ways);
+  } catch (const Error& e) {
+    report.add(path(), "lm_head", e.detail());
+    return;
+  }
   for (auto& r : resolved) {
     try {
-      const Plan p = make_plan(mode, rows_shape(mode, mode == Mode::prefill ? s.prefill_batch : s.decode_batch, 1, spec_.dim));
-      ops::MatmulOp::validate(p.args, p.config, device().spec());
-      r.cost = ops::MatmulOp::cost(p.args, p.config, device().spec());
-      r.weight_bytes = p.args.weight.bytes();
-      r.output_bytes = p.out.bytes();
+      if (r.name == "lm_head_matmul") {
+        ops::MatmulOp::validate(p.args, p.config, device().spec());
+        r.cost = ops::MatmulOp::cost(p.args, p.config, device().spec());
+        r.weight_bytes = p.args.weight.bytes();
+        r.output_bytes = p.out.bytes();
+      } else if (r.name == "all_gather") {
+        join.validate(device().spec());
+        r.cost = join.cost(device().spec());
+        r.output_bytes = join.output().bytes();
+      }
     } catch (const Error& e) {
       report.add(path(), r.name, e.detail());
     }
@@ -320,45 +381,74 @@ void LMHead::on_configs_applied() {
   if (!reference_) return;
   const DataType dt = shared_weights_dtype(*this, "lm_head_matmul");
   const Layout layout = weight_layout(dt, device().spec());
-  if (weight_.defined() && weight_.dtype() == dt && weight_.layout() == layout) return;
-  weight_ = loader_(*reference_, WeightRequest{child_path("lm_head_matmul.weight"), {"weight"}, true, dt, layout},
-                    device().spec());
+  const VocabSplit v = split();
+  if (static_cast<int>(weights_.size()) != v.ways) weights_.assign(static_cast<std::size_t>(v.ways), Tensor{});
+  for (int c = 0; c < v.ways; ++c) {
+    Tensor& w = weights_[static_cast<std::size_t>(c)];
+    if (w.defined() && w.dtype() == dt && w.layout() == layout) continue;
+    // Chip c's slice of the vocabulary: rows of "weight" ([vocab, dim]).
+    WeightRequest req{shard_name(child_path("lm_head_matmul.weight"), c, v.ways), {"weight"}, true, dt, layout, {}};
+    if (v.ways > 1) req.slices = {WeightSlice{0, c * v.share, v.share}};
+    w = loader_(*reference_, req, device().spec());
+  }
+}
+
+LMHead::Compiled& LMHead::state(Mode mode) {
+  auto& c = state_[static_cast<int>(mode)];
+  if (!c) c = std::make_unique<Compiled>();
+  return *c;
 }
 
 void LMHead::reserve_buffers(Mode mode, ActivationArena& arena) {
   const ModuleShapes& s = shapes();
-  auto p = std::make_unique<Plan>(
-      make_plan(mode, rows_shape(mode, mode == Mode::prefill ? s.prefill_batch : s.decode_batch, 1, spec_.dim)));
-  arena.reserve(p->out);
-  plans_[static_cast<int>(mode)] = std::move(p);
+  const VocabSplit v = split();
+  Compiled& cm = state(mode);
+  cm.plans.clear();
+  for (int c = 0; c < v.ways; ++c) {
+    auto p = std::make_unique<Plan>(make_plan(
+        mode, rows_shape(mode, mode == Mode::prefill ? s.prefill_batch : s.decode_batch, 1, spec_.dim), c, v));
+    arena.reserve(p->out, c);
+    cm.plans.push_back(std::move(p));
+  }
+  cm.join = make_join(mode, *cm.plans.front(), v.ways);
+  cm.join.reserve(arena);
 }
 
 void LMHead::bind_buffers(Mode mode, ActivationArena& arena) {
-  Plan& p = *plans_[static_cast<int>(mode)];
-  p.t_out = arena.get(p.out.name);
+  Compiled& cm = state(mode);
+  for (auto& p : cm.plans) p->t_out = arena.get(p->out.name);
+  cm.join.bind(arena);
 }
 
 Tensor& LMHead::forward(Mode mode, const Tensor& x) {
   require_compiled(*this, mode, "LMHead");
-  TTT_CHECK(weight_.defined(), InvalidConfig, "LMHead '{}' has no weights", path());
-  Plan& p = *plans_[static_cast<int>(mode)];
+  TTT_CHECK(!weights_.empty() && weights_.front().defined(), InvalidConfig, "LMHead '{}' has no weights", path());
+  Compiled& cm = state(mode);
   ops::ExecContext ctx{device(), ThreadPool::global()};
-  if (x.shape() == p.args.x.shape && x.dtype() == p.args.x.dtype && x.layout() == p.args.x.layout) {
-    {
+  const Plan& first = *cm.plans.front();
+  const bool full = x.shape() == first.args.x.shape && x.dtype() == first.args.x.dtype && x.layout() == first.args.x.layout;
+  const VocabSplit v = full ? VocabSplit{} : split();
+  for (std::size_t c = 0; c < cm.plans.size(); ++c) {
+    Plan& p = *cm.plans[c];
+    if (full) {
       ProfileScope profile(op(mode, "lm_head_matmul").path);
-      ops::MatmulOp::run(p.args, x, weight_, nullptr, p.t_out, p.config, ctx);
+      ops::MatmulOp::run(p.args, x, weights_[c], nullptr, p.t_out, p.config, ctx);
+      continue;
     }
-    return p.t_out;
-  }
-  Plan v = make_plan(mode, x.shape());
-  v.args.x.dtype = x.dtype();
-  v.args.x.layout = x.layout();
-  p.t_view = p.t_out.view(ops::MatmulOp::output_spec(v.args, v.config).shape);
-  {
+    Plan pv = make_plan(mode, x.shape(), static_cast<int>(c), v);
+    pv.args.x.dtype = x.dtype();
+    pv.args.x.layout = x.layout();
+    p.t_view = p.t_out.view(ops::MatmulOp::output_spec(pv.args, pv.config).shape);
     ProfileScope profile(op(mode, "lm_head_matmul").path);
-    ops::MatmulOp::run(v.args, x, weight_, nullptr, p.t_view, v.config, ctx);
+    ops::MatmulOp::run(pv.args, x, weights_[c], nullptr, p.t_view, pv.config, ctx);
   }
-  return p.t_view;
+  Plan& p0 = *cm.plans.front();
+  if (!cm.join.active()) return full ? p0.t_out : p0.t_view;
+  ProfileScope profile(op(mode, "all_gather").path);
+  if (full) return cm.join.run(ctx);
+  std::vector<Tensor> parts;  // fewer rows than compiled: views of the slices
+  for (const auto& pp : cm.plans) parts.push_back(pp->t_view);
+  return cm.join.run_views(parts, ctx);
 }
 
 Tensor& LMHead::forward_prefill(const Tensor& x) {

@@ -50,11 +50,11 @@ void expect_resolved(const Transformer& model, const std::string& what) {
 
 // Llama-3.1-70B has 64 query heads. The decode forms of create_heads, rotary and
 // concat_heads take at most 32 heads per user on a chip (ttnn's
-// nlp_create_qkv_heads_decode: "Support maximum 32 heads for now"); tt-transformers runs
-// 70B tensor parallel (8 heads per chip on a T3K), which is not implemented yet. Until
-// then these are the only problems its tree may have: every other op validates.
+// nlp_create_qkv_heads_decode: "Support maximum 32 heads for now"); tensor parallel
+// devices split the heads (32 per chip on n300, 8 on t3k), a single chip cannot. There
+// these are the only problems the tree may have: every other op validates.
 bool heads_over_decode_limit(const TransformerSpec& spec, const std::string& device) {
-  return device != "cpu" && spec.layer.attention.num_heads > 32;
+  return device != "cpu" && spec.layer.attention.num_heads / Device::open(device)->spec().mesh.chips() > 32;
 }
 
 void expect_only_decode_head_limit(const Error& e, const TransformerSpec& spec, const std::string& what) {

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "ttt/modules/common.hpp"
 #include "ttt/modules/specs.hpp"
@@ -18,7 +19,10 @@ namespace ttt {
 
 namespace ops {
 struct RotaryTables;
+struct ExecContext;
 }
+struct HeadSplit;
+class ChipJoin;
 
 class MultiHeadAttention : public Module {
  public:
@@ -38,10 +42,13 @@ class MultiHeadAttention : public Module {
   // x: [1, batch, hidden]; positions[u] is user u's position (its cache holds 0..pos-1).
   Tensor& forward_decode(const Tensor& x, Positions positions);
 
-  // Per-layer KV cache [batch, kv_heads, max_seq_len, head_dim] (valid after compile_decode).
-  const Tensor& k_cache() const;
-  const Tensor& v_cache() const;
+  // Per-layer KV cache [batch, kv_heads, max_seq_len, head_dim] (valid after
+  // compile_decode); split over chips, each chip holds its own KV heads' cache.
+  const Tensor& k_cache(int chip = 0) const;
+  const Tensor& v_cache(int chip = 0) const;
   bool has_weights() const;
+  // Chips the heads are split over (1: not split).
+  int chips() const;
 
  protected:
   std::vector<std::pair<std::string, OpShape>> describe_ops(Mode mode, const ModuleShapes& s) const override;
@@ -54,15 +61,30 @@ class MultiHeadAttention : public Module {
 
  private:
   struct Plan;
-  Plan make_plan(Mode mode, int64_t batch, int64_t seq, int64_t cache_len) const;
+  struct Compiled;
+  struct ChipWeights {
+    Tensor wqkv, bqkv, wo;
+  };
+  struct ChipCache {
+    Tensor k, v;  // [users, kv_heads, max_seq_len, head_dim], from compile_decode
+  };
+  // How the heads split over chips (the qkv_matmul config decides).
+  HeadSplit split() const;
+  Plan make_plan(Mode mode, int64_t batch, int64_t seq, int64_t cache_len, const HeadSplit& hs, int chip) const;
+  ChipJoin make_join(Mode mode, const Plan& chip0, int ways) const;
+  void run_prefill_chip(Plan& p, const Tensor& x, const ChipWeights& w, ChipCache* cache, int64_t first_user,
+                        ops::ExecContext& ctx);
+  // The all_reduce of the chips' partial outputs (the output itself on one chip).
+  Tensor& reduce(Mode mode, bool full, ops::ExecContext& ctx);
 
   AttentionSpec spec_;
   std::shared_ptr<const WeightSource> reference_;
   WeightLoader loader_;
-  Tensor wqkv_, bqkv_, wo_;
-  Tensor k_cache_, v_cache_;  // [users, kv_heads, max_seq_len, head_dim], from compile_decode
+  std::vector<ChipWeights> chips_;  // one per chip the heads split over
+  std::vector<ChipCache> caches_;
   std::shared_ptr<const ops::RotaryTables> rope_;
-  std::unique_ptr<Plan> plans_[2];
+  Compiled& state(Mode mode);
+  std::unique_ptr<Compiled> state_[2];
 };
 
 // Rotary tables are shared by every layer with the same head_dim, length and scaling.

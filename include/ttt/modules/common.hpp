@@ -20,13 +20,26 @@ using Positions = std::span<const int32_t>;
 
 // A weight as a module asks for it: Hugging Face source names (concatenated along the
 // output dim when several: Q|K|V), transposed to TTNN's [in, out], stored in `dtype`.
+// One chip's share of a source tensor (tensor parallel): `size` rows from `begin` along
+// `axis` of the source's Hugging Face layout (0: output features, 1: inputs). Rows past
+// the source's end read as zeros (a split padded to equal shares).
+struct WeightSlice {
+  int axis = 0;
+  int64_t begin = 0;
+  int64_t size = 0;
+};
+
 struct WeightRequest {
   std::string name;                  // "layers.0.attention.qkv_matmul.weight"
   std::vector<std::string> sources;  // local names in the module's WeightSource
   bool transpose = true;             // [out, in] -> [in, out]
   DataType dtype = DataType::FLOAT32;
   Layout layout = Layout::ROW_MAJOR;
+  std::vector<WeightSlice> slices;   // empty: whole sources; else one per source
 };
+
+// The slices of a request as text, for cache keys ("" when it takes whole sources).
+std::string describe_slices(const WeightRequest& request);
 
 // Converts reference weights into device tensors. The default converts in memory; the
 // model installs one backed by the on-disk weight cache.

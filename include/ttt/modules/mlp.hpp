@@ -1,8 +1,10 @@
 // MLP: SwiGLU feed-forward, down(silu(gate(x)) * up(x)), or plain down(act(up(x))).
-// Ops: ff1_matmul (gate), ff3_matmul (up), swiglu_mul, ff2_matmul (down).
+// Ops: ff1_matmul (gate), ff3_matmul (up), swiglu_mul, ff2_matmul (down); on a multi-chip
+// device split over the chips' intermediate columns, then all_reduce (tensor_parallel.hpp).
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "ttt/modules/common.hpp"
 #include "ttt/modules/specs.hpp"
@@ -12,7 +14,9 @@ namespace ttt {
 namespace ops {
 struct MatmulArgs;
 struct BinaryArgs;
+struct ExecContext;
 }  // namespace ops
+class ChipJoin;
 
 class MLP : public Module {
  public:
@@ -37,14 +41,23 @@ class MLP : public Module {
 
  private:
   struct Plan;
-  Plan make_plan(Mode mode, int64_t rows_batch, int64_t rows_seq) const;
+  struct Compiled;
+  struct ChipWeights {
+    Tensor w1, w3, w2;  // [hidden, inter], [hidden, inter], [inter, hidden] (a chip's share)
+  };
+  // Chips the intermediate columns split over (the ff1_matmul config decides).
+  int ways() const;
+  Plan make_plan(Mode mode, int64_t rows_batch, int64_t rows_seq, int chip, int ways) const;
+  ChipJoin make_join(Mode mode, const Plan& chip0, int ways) const;
+  Compiled& state(Mode mode);
+  Tensor& run_chip(Mode mode, Plan& p, const Tensor& x, const ChipWeights& w, ops::ExecContext& ctx);
   Tensor& forward(Mode mode, const Tensor& x);
 
   MLPSpec spec_;
   std::shared_ptr<const WeightSource> reference_;
   WeightLoader loader_;
-  Tensor w1_, w3_, w2_;  // [hidden, inter], [hidden, inter], [inter, hidden]
-  std::unique_ptr<Plan> plans_[2];
+  std::vector<ChipWeights> chips_;  // one per chip the columns split over
+  std::unique_ptr<Compiled> state_[2];
 };
 
 }  // namespace ttt

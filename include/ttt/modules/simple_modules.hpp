@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ttt/modules/common.hpp"
 #include "ttt/modules/specs.hpp"
@@ -70,7 +72,9 @@ class Embedding : public Module {
 };
 
 // Hidden states -> logits over the vocabulary. Reference: "weight" [vocab, dim]
-// (the embedding's table when tied).
+// (the embedding's table when tied). On a multi-chip device each chip computes a slice
+// of the vocabulary and an all_gather joins them (tensor_parallel.hpp).
+class ChipJoin;
 class LMHead : public Module {
  public:
   LMHead(LMHeadSpec spec, std::shared_ptr<Device> device, ModuleHardwareConfig hw = {},
@@ -91,13 +95,23 @@ class LMHead : public Module {
 
  private:
   struct Plan;
-  Plan make_plan(Mode mode, const Shape& x_shape) const;
+  struct Compiled;
+  // How the vocabulary splits over chips (the lm_head_matmul config decides).
+  struct VocabSplit {
+    int ways = 1;
+    int64_t share = 0;    // vocabulary columns per chip
+    std::string why_not;  // why it cannot split ("" when it can)
+  };
+  VocabSplit split() const;
+  Plan make_plan(Mode mode, const Shape& x_shape, int chip, const VocabSplit& v) const;
+  ChipJoin make_join(Mode mode, const Plan& chip0, int ways) const;
+  Compiled& state(Mode mode);
   Tensor& forward(Mode mode, const Tensor& x);
   LMHeadSpec spec_;
   std::shared_ptr<const WeightSource> reference_;
   WeightLoader loader_;
-  Tensor weight_;
-  std::unique_ptr<Plan> plans_[2];
+  std::vector<Tensor> weights_;  // one vocabulary slice per chip (the whole head on one chip)
+  std::unique_ptr<Compiled> state_[2];
 };
 
 }  // namespace ttt

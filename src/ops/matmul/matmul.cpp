@@ -76,6 +76,9 @@ void MatmulOp::validate(const MatmulArgs& args, const OpConfig& config, const De
   check_float("weight", args.weight.dtype);
   if (args.bias) check_float("bias", args.bias->dtype);
   check_float("output (config.dtype)", config.dtype);
+  TTT_CHECK(config.sharding == ChipSplit::REPLICATED || device.mesh.chips() > 1, InvalidConfig,
+            "{}: sharding {} splits the weights over chips, but {} has one chip; use sharding: REPLICATED", kOp,
+            to_string(config.sharding), device.name);
   TTT_CHECK(!is_block_float(config.dtype) || config.layout == Layout::TILE, InvalidConfig,
             "{}: output dtype {} needs TILE layout, config.layout is {}", kOp, to_string(config.dtype),
             to_string(config.layout));
@@ -146,20 +149,17 @@ Cost MatmulOp::cost(const MatmulArgs& args, const OpConfig& config, const Device
   const double rows = ttnn ? static_cast<double>(d.batch * round_up(d.m, kTileSize)) : static_cast<double>(d.rows);
   const double k = ttnn ? static_cast<double>(round_up(d.k, kTileSize)) : static_cast<double>(d.k);
   const double n = ttnn ? static_cast<double>(round_up(d.n, kTileSize)) : static_cast<double>(d.n);
-  // Tensor parallel: each chip holds a column (N) or row (K) slice of the weights.
-  const double split = config.sharding == ChipSplit::REPLICATED ? 1.0 : static_cast<double>(device.mesh.chips());
-  in.matmul_flops = 2.0 * rows * k * n / split;
-  auto add_read = [&](const TensorSpec& s, double share) {
-    const double bytes = stored_bytes(s) * share;
-    (s.memory_config.buffer_type == BufferType::DRAM ? in.dram_read_bytes : in.l1_bytes) += bytes;
+  // Tensor parallel: the args are one chip's share (its column or row slice of the
+  // weights), so the cost is one chip's time; config.sharding only records the split.
+  in.matmul_flops = 2.0 * rows * k * n;
+  auto add_read = [&](const TensorSpec& s) {
+    (s.memory_config.buffer_type == BufferType::DRAM ? in.dram_read_bytes : in.l1_bytes) += stored_bytes(s);
   };
-  add_read(args.weight, 1.0 / split);
-  add_read(args.x, config.sharding == ChipSplit::ROW ? 1.0 / split : 1.0);
-  if (args.bias) add_read(*args.bias, config.sharding == ChipSplit::COLUMN ? 1.0 / split : 1.0);
+  add_read(args.weight);
+  add_read(args.x);
+  if (args.bias) add_read(*args.bias);
   const TensorSpec out = output_spec(args, config);
-  const double out_share = config.sharding == ChipSplit::COLUMN ? 1.0 / split : 1.0;
-  (out.memory_config.buffer_type == BufferType::DRAM ? in.dram_write_bytes : in.l1_bytes) +=
-      stored_bytes(out) * out_share;
+  (out.memory_config.buffer_type == BufferType::DRAM ? in.dram_write_bytes : in.l1_bytes) += stored_bytes(out);
   if (ttnn) {
     in.fidelity = config.compute_kernel_config.math_fidelity;
     in.math_dtype = args.weight.dtype;
