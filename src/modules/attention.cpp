@@ -231,10 +231,9 @@ MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch,
 
 ChipJoin MultiHeadAttention::make_join(Mode mode, const Plan& chip0, int ways) const {
   ChipJoin join;
-  if (ways <= 1) return join;
-  std::vector<TensorSpec> parts;
-  for (int c = 0; c < ways; ++c) parts.push_back(named(chip0.o_out, child_path("out_matmul.partial") + chip_suffix(c, ways)));
-  join.plan(OpKind::all_reduce, std::move(parts), op(mode, "all_reduce").config, child_path("out_matmul.out"));
+  if (ways > 1)
+    join.plan(OpKind::all_reduce, chip0.o_out, child_path("out_matmul.partial"), ways, op(mode, "all_reduce").config,
+              child_path("out_matmul.out"));
   return join;
 }
 

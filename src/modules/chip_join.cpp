@@ -26,6 +26,20 @@ void ChipJoin::plan(OpKind kind, std::vector<TensorSpec> parts, const OpConfig& 
   }
 }
 
+void ChipJoin::plan(OpKind kind, const TensorSpec& chip0, const std::string& part_name, int ways,
+                    const OpConfig& config, const std::string& out_name) {
+  if (ways <= 1) {
+    *this = ChipJoin{};
+    return;
+  }
+  std::vector<TensorSpec> parts;
+  for (int c = 0; c < ways; ++c) {
+    parts.push_back(chip0);
+    parts.back().name = part_name + chip_suffix(c, ways);
+  }
+  plan(kind, std::move(parts), config, out_name);
+}
+
 void ChipJoin::validate(const DeviceSpec& device) const {
   if (!active()) return;
   if (kind_ == OpKind::all_reduce) ops::AllReduceOp::validate(reduce_args_, config_, device);

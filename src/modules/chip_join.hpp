@@ -19,6 +19,10 @@ class ChipJoin {
   // `parts`: each chip's output spec (their names are the buffers to join); the outputs
   // are named `out_name` + chip suffix. One part: nothing to join (inactive).
   void plan(OpKind kind, std::vector<TensorSpec> parts, const OpConfig& config, const std::string& out_name);
+  // The same for `ways` chips whose parts are `chip0` renamed `part_name` + chip suffix
+  // (every chip's part has chip 0's shape and format). One way: inactive.
+  void plan(OpKind kind, const TensorSpec& chip0, const std::string& part_name, int ways, const OpConfig& config,
+            const std::string& out_name);
   bool active() const { return parts_.size() > 1; }
   const TensorSpec& output() const { return outputs_.front(); }
 

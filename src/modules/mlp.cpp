@@ -115,14 +115,9 @@ MLP::Plan MLP::make_plan(Mode mode, int64_t batch, int64_t seq, int chip, int wa
 
 ChipJoin MLP::make_join(Mode mode, const Plan& chip0, int ways) const {
   ChipJoin join;
-  if (ways <= 1) return join;
-  std::vector<TensorSpec> parts;
-  for (int c = 0; c < ways; ++c) {
-    TensorSpec t = chip0.o2;
-    t.name = child_path("ff2_matmul.partial") + chip_suffix(c, ways);
-    parts.push_back(t);
-  }
-  join.plan(OpKind::all_reduce, std::move(parts), op(mode, "all_reduce").config, child_path("ff2_matmul.out"));
+  if (ways > 1)
+    join.plan(OpKind::all_reduce, chip0.o2, child_path("ff2_matmul.partial"), ways, op(mode, "all_reduce").config,
+              child_path("ff2_matmul.out"));
   return join;
 }
 

@@ -336,14 +336,9 @@ LMHead::Plan LMHead::make_plan(Mode mode, const Shape& x_shape, int chip, const 
 
 ChipJoin LMHead::make_join(Mode mode, const Plan& chip0, int ways) const {
   ChipJoin join;
-  if (ways <= 1) return join;
-  std::vector<TensorSpec> parts;
-  for (int c = 0; c < ways; ++c) {
-    TensorSpec t = chip0.out;
-    t.name = child_path("lm_head_matmul.slice") + chip_suffix(c, ways);
-    parts.push_back(t);
-  }
-  join.plan(OpKind::all_gather, std::move(parts), op(mode, "all_gather").config, child_path("lm_head_matmul.out"));
+  if (ways > 1)
+    join.plan(OpKind::all_gather, chip0.out, child_path("lm_head_matmul.slice"), ways, op(mode, "all_gather").config,
+              child_path("lm_head_matmul.out"));
   return join;
 }
 
