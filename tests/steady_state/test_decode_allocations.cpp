@@ -46,7 +46,7 @@ TEST_P(DecodeSteadyStateOn, NoAllocationsPerDecodeStep) {
   EXPECT_EQ(device->allocator().allocation_count(), device_allocs) << "device allocations in 10 decode steps";
 }
 
-INSTANTIATE_TEST_SUITE_P(Devices, DecodeSteadyStateOn, ::testing::Values("cpu", "ttnn:n150"));
+INSTANTIATE_TEST_SUITE_P(Devices, DecodeSteadyStateOn, ::testing::Values("cpu", "ttnn:n150", "ttnn:t3k"));
 
 TEST(DecodeSteadyState, PolicyNeverAllocatesPerCallAndComputesTheSame) {
   TransformerSpec spec = builtin_spec("tinystories-260k");
