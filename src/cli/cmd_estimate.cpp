@@ -26,7 +26,9 @@ std::string time_str(double s) {
   return s >= 1e-3 ? fmt::format("{:.3f} ms", s * 1e3) : fmt::format("{:.1f} us", s * 1e6);
 }
 
-std::string percent(double part, double whole) { return whole > 0 ? fmt::format("{:.1f}%", 100.0 * part / whole) : "-"; }
+std::string percent(double part, double whole) {
+  return whole > 0 ? fmt::format("{:.1f}%", 100.0 * part / whole) : "-";
+}
 
 std::string layer_str(const ModeEstimate& m) {
   if (m.layer_s.empty()) return "-";
@@ -48,11 +50,15 @@ void print_mode(const ModelEstimate& e, const ModeEstimate& m) {
     const double calls = static_cast<double>(std::max<int64_t>(1, o.calls));
     t.add({o.path, std::to_string(o.calls), time_str(o.time_s() / calls), time_str(o.time_s()),
            percent(o.time_s(), m.step_s), std::string(to_string(o.cost.bound())), time_str(o.cost.compute_s),
-           time_str(o.cost.dram_s), time_str(o.cost.l1_s), o.cost.collective_s > 0 ? time_str(o.cost.collective_s) : "-",
-           time_str(o.cost.dispatch_s)});
+           time_str(o.cost.dram_s), time_str(o.cost.l1_s),
+           o.cost.collective_s > 0 ? time_str(o.cost.collective_s) : "-", time_str(o.cost.dispatch_s)});
   }
   fmt::print("{}", t.str());
-  fmt::print("{} ops per step, {} per step; per layer {}\n\n", m.ops, time_str(m.step_s), layer_str(m));
+  std::string bounds;
+  for (const auto& [b, s] : m.by_bound)
+    bounds += fmt::format("{}{} {}", bounds.empty() ? "" : ", ", to_string(b), percent(s, m.step_s));
+  fmt::print("{} ops per step, {} per step; per layer {}; time in ops bound by {}\n\n", m.ops, time_str(m.step_s),
+             layer_str(m), bounds);
 }
 
 std::string gib(int64_t b) { return human_bytes(static_cast<double>(b)); }
@@ -79,16 +85,19 @@ void print_summary(const ModelEstimate& e) {
   fmt::print("  memory per chip       DRAM {} of {} ({}): weights {} ({}), KV cache {}, activation buffers {}\n",
              gib(mem.dram_needed()), gib(mem.dram_per_chip), mem.fits() ? "fits" : "does not fit", gib(mem.weights),
              weights, gib(mem.kv_cache), gib(mem.activations_dram));
-  fmt::print("                        L1 activation buffers {} (of {} on the chip's cores)\n", gib(mem.activations_l1),
-             gib(mem.l1_per_chip));
+  fmt::print("                        L1 activation buffers {} of {} on the chip's cores{}\n", gib(mem.activations_l1),
+             gib(mem.l1_per_chip),
+             mem.l1_may_fit() ? ""
+                              : ": more than the chip's L1, so compile cannot place them (put decode activations in "
+                                "DRAM: `memory: DRAM` on the ops, or optimization_target memory)");
 }
 
 int run_estimate(const EstimateArgs& a) {
   TTT_CHECK(a.model.empty() != a.spec.empty(), InvalidConfig, "estimate: pass --model DIR or --spec NAME (one of {})",
             fmt::join(builtin_spec_names(), ", "));
   const TransformerSpec spec = a.model.empty() ? builtin_spec(a.spec) : load_model_spec(a.model);
-  ModuleHardwareConfig hw =
-      a.hw_config.empty() ? ModuleHardwareConfig(a.device) : ModuleHardwareConfig::from_yaml_file(a.hw_config, a.device);
+  ModuleHardwareConfig hw = a.hw_config.empty() ? ModuleHardwareConfig(a.device)
+                                                : ModuleHardwareConfig::from_yaml_file(a.hw_config, a.device);
   TTT_CHECK(a.device.empty() || hw.device == a.device, InvalidConfig,
             "{}: the file is for device '{}' (its `device` key) but --device is '{}'; drop one of them", a.hw_config,
             hw.device, a.device);
@@ -100,9 +109,11 @@ int run_estimate(const EstimateArgs& a) {
     fmt::print("{}", e.json());
     return 0;
   }
-  fmt::print("{} on {} ({} chip{}{}), optimization target {}; estimated by the cost model (no weights)\n\n",
-             e.model, e.device, e.chips, e.chips == 1 ? "" : "s",
-             e.chips == 1 ? "" : e.tensor_parallel ? ", tensor parallel" : ", replicated: every chip runs the whole model",
+  fmt::print("{} on {} ({} chip{}{}), optimization target {}; estimated by the cost model (no weights)\n\n", e.model,
+             e.device, e.chips, e.chips == 1 ? "" : "s",
+             e.chips == 1        ? ""
+             : e.tensor_parallel ? ", tensor parallel"
+                                 : ", replicated: every chip runs the whole model",
              to_string(e.target));
   print_mode(e, e.prefill);
   print_mode(e, e.decode);
@@ -115,14 +126,16 @@ int run_estimate(const EstimateArgs& a) {
 void add_estimate_command(CLI::App& app, Runner& runner) {
   auto a = std::make_shared<EstimateArgs>();
   auto* cmd = app.add_subcommand(
-      "estimate", "Time per op and layer, time to first token, decode tokens/s/user and memory per chip, from the cost "
-                  "model (no weights)");
+      "estimate",
+      "Time per op and layer, time to first token, decode tokens/s/user and memory per chip, from the cost "
+      "model (no weights)");
   auto* model = cmd->add_option("--model", a->model, "Model directory (its config.json; no weights are read)");
   auto* spec = cmd->add_option("--spec", a->spec,
                                "Builtin model shape: " + fmt::format("{}", fmt::join(builtin_spec_names(), ", ")));
   model->excludes(spec);
-  cmd->add_option("--device", a->device,
-                  fmt::format("{} (default: the hardware config file's device)", fmt::join(Device::known_names(), ", ")));
+  cmd->add_option(
+      "--device", a->device,
+      fmt::format("{} (default: the hardware config file's device)", fmt::join(Device::known_names(), ", ")));
   cmd->add_option("--batch", a->options.batch, "Users: prefill batch and decode batch (default 1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--prompt-len", a->options.prompt_len, "Prompt tokens per user (default 128)")

@@ -23,9 +23,9 @@ std::pair<std::string, int64_t> layer_key(const std::string& path) {
 }
 
 nlohmann::json cost_json(const Cost& c) {
-  return {{"total_s", c.total_s()},       {"compute_s", c.compute_s},       {"dram_s", c.dram_s},
-          {"l1_s", c.l1_s},               {"collective_s", c.collective_s}, {"dispatch_s", c.dispatch_s},
-          {"bound", to_string(c.bound())}};
+  return {
+      {"total_s", c.total_s()},         {"compute_s", c.compute_s},   {"dram_s", c.dram_s},           {"l1_s", c.l1_s},
+      {"collective_s", c.collective_s}, {"dispatch_s", c.dispatch_s}, {"bound", to_string(c.bound())}};
 }
 
 nlohmann::json mode_json(const ModeEstimate& m) {
@@ -36,13 +36,18 @@ nlohmann::json mode_json(const ModeEstimate& m) {
     j["calls"] = o.calls;
     ops.push_back(std::move(j));
   }
+  nlohmann::json bounds = nlohmann::json::object();
+  for (const auto& [b, s] : m.by_bound) bounds[std::string(to_string(b))] = s;
   return {{"step_s", m.step_s},
+          {"time_by_bound_s", std::move(bounds)},
           {"ops_per_step", m.ops},
           {"terms", cost_json(m.total)},
           {"layer_s", m.layer_s},
-          {"bottleneck", {{"path", m.bottleneck.path}, {"time_s", m.bottleneck.time_s()},
-                          {"bound", to_string(m.bottleneck.cost.bound())},
-                          {"kind", bound_str(m.bottleneck.cost.bound())}}},
+          {"bottleneck",
+           {{"path", m.bottleneck.path},
+            {"time_s", m.bottleneck.time_s()},
+            {"bound", to_string(m.bottleneck.cost.bound())},
+            {"kind", bound_str(m.bottleneck.cost.bound())}}},
           {"ops", std::move(ops)}};
 }
 
@@ -80,9 +85,11 @@ ModeEstimate estimate_mode(const Module& root, Mode mode) {
     o.cost += r.cost;
     m.total += r.cost;
     m.step_s += r.cost.total_s();
+    m.by_bound[r.cost.bound()] += r.cost.total_s();
     ++m.ops;
     if (layer >= 0) {
-      if (static_cast<std::size_t>(layer) >= m.layer_s.size()) m.layer_s.resize(static_cast<std::size_t>(layer) + 1, 0.0);
+      if (static_cast<std::size_t>(layer) >= m.layer_s.size())
+        m.layer_s.resize(static_cast<std::size_t>(layer) + 1, 0.0);
       m.layer_s[static_cast<std::size_t>(layer)] += r.cost.total_s();
     }
   }
@@ -124,32 +131,32 @@ ModelEstimate estimate_model(const TransformerSpec& spec, ModuleHardwareConfig h
 std::string ModelEstimate::json() const {
   nlohmann::json weights = nlohmann::json::object();
   for (const auto& [dt, b] : memory.weights_by_dtype) weights[std::string(to_string(dt))] = b;
-  const nlohmann::json j = {
-      {"model", model},
-      {"device", device},
-      {"chips", chips},
-      {"tensor_parallel", tensor_parallel},
-      {"optimization_target", to_string(target)},
-      {"layers", num_layers},
-      {"batch", shapes.decode_batch},
-      {"prompt_len", shapes.prefill_seq},
-      {"kv_cache_len", shapes.cache_len},
-      {"ttft_s", ttft_s},
-      {"decode_step_s", decode.step_s},
-      {"decode_tok_s_user", decode_tok_s_user},
-      {"decode_tok_s", decode_tok_s},
-      {"prefill", mode_json(prefill)},
-      {"decode", mode_json(decode)},
-      {"memory_per_chip",
-       {{"dram_needed", memory.dram_needed()},
-        {"dram_available", memory.dram_per_chip},
-        {"fits", memory.fits()},
-        {"weights", memory.weights},
-        {"weights_by_dtype", weights},
-        {"kv_cache", memory.kv_cache},
-        {"activations_dram", memory.activations_dram},
-        {"activations_l1", memory.activations_l1},
-        {"l1_available", memory.l1_per_chip}}}};
+  const nlohmann::json j = {{"model", model},
+                            {"device", device},
+                            {"chips", chips},
+                            {"tensor_parallel", tensor_parallel},
+                            {"optimization_target", to_string(target)},
+                            {"layers", num_layers},
+                            {"batch", shapes.decode_batch},
+                            {"prompt_len", shapes.prefill_seq},
+                            {"kv_cache_len", shapes.cache_len},
+                            {"ttft_s", ttft_s},
+                            {"decode_step_s", decode.step_s},
+                            {"decode_tok_s_user", decode_tok_s_user},
+                            {"decode_tok_s", decode_tok_s},
+                            {"prefill", mode_json(prefill)},
+                            {"decode", mode_json(decode)},
+                            {"memory_per_chip",
+                             {{"dram_needed", memory.dram_needed()},
+                              {"dram_available", memory.dram_per_chip},
+                              {"fits", memory.fits()},
+                              {"weights", memory.weights},
+                              {"weights_by_dtype", weights},
+                              {"kv_cache", memory.kv_cache},
+                              {"activations_dram", memory.activations_dram},
+                              {"activations_l1", memory.activations_l1},
+                              {"l1_may_fit", memory.l1_may_fit()},
+                              {"l1_available", memory.l1_per_chip}}}};
   return j.dump(2) + "\n";
 }
 

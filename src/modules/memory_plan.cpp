@@ -11,7 +11,9 @@
 namespace ttt {
 namespace {
 
-std::string gib(int64_t bytes) { return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024)); }
+std::string gib(int64_t bytes) {
+  return fmt::format("{:.2f} GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+}
 
 // MiB below a GiB, else GiB.
 std::string mib(int64_t bytes) {
@@ -95,8 +97,8 @@ std::string memory_problem(const MemoryPlan& p) {
   std::string msg = fmt::format(
       "memory: needs {} ({} bytes) of DRAM per chip but {} has {} ({} bytes) per chip ({} chip{}): weights {} ({}), "
       "KV cache {}, activation buffers in DRAM {}",
-      gib(need), need, p.device, gib(p.dram_per_chip), p.dram_per_chip, p.chips, p.chips == 1 ? "" : "s", gib(p.weights),
-      weights, mib(p.kv_cache), mib(p.activations_dram));
+      gib(need), need, p.device, gib(p.dram_per_chip), p.dram_per_chip, p.chips, p.chips == 1 ? "" : "s",
+      gib(p.weights), weights, mib(p.kv_cache), mib(p.activations_dram));
 
   // A larger mesh: each chip holds its share of the weights and KV cache (about 1/chips
   // of the whole, the tensor-parallel split); activation buffers are counted whole, so
@@ -121,8 +123,8 @@ std::string memory_problem(const MemoryPlan& p) {
     if (s.mesh.chips() == p.chips && s.dram_per_chip >= need && s.name != p.device)
       suggestions.push_back(fmt::format("run it on {}, which has {} per chip", s.name, gib(s.dram_per_chip)));
   if (!meshes.empty())
-    suggestions.push_back(fmt::format("run it on a larger mesh, which splits the weights and KV cache over its chips: {}",
-                                      fmt::join(meshes, ", ")));
+    suggestions.push_back(fmt::format(
+        "run it on a larger mesh, which splits the weights and KV cache over its chips: {}", fmt::join(meshes, ", ")));
   if (p.mlp_weights_bfp4 < p.mlp_weights) {
     const int64_t with_bfp4 = need - p.mlp_weights + p.mlp_weights_bfp4;
     suggestions.push_back(fmt::format(
@@ -133,8 +135,9 @@ std::string memory_problem(const MemoryPlan& p) {
   if (p.kv_cache > p.dram_per_chip / 8)
     suggestions.push_back("fewer users or a shorter KV cache (decode batch, cache length)");
   if (p.activations_dram > p.dram_per_chip / 8)
-    suggestions.push_back("a shorter prefill (prefill batch x sequence length): every op's output buffer is its own "
-                          "allocation");
+    suggestions.push_back(
+        "a shorter prefill (prefill batch x sequence length): every op's output buffer is its own "
+        "allocation");
   if (!suggestions.empty()) msg += "; " + fmt::format("{}", fmt::join(suggestions, "; or "));
   return msg;
 }

@@ -34,7 +34,8 @@ TEST(CliEstimate, PrintsOpsLayersTtftDecodeBottleneckAndMemory) {
 }
 
 TEST(CliEstimate, JsonAgreesWithItself) {
-  const CliResult r = run_cli("estimate --spec llama-3.1-8b --device ttnn:p150 --batch 2 --prompt-len 64 --gen-len 0 --json");
+  const CliResult r =
+      run_cli("estimate --spec llama-3.1-8b --device ttnn:p150 --batch 2 --prompt-len 64 --gen-len 0 --json");
   ASSERT_EQ(r.code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["device"], "ttnn:p150");

@@ -23,7 +23,7 @@ struct Published {
 };
 
 constexpr Published kPublished[] = {
-    {"llama-3.2-1b", "ttnn:n150", 87.8, 26}, {"llama-3.2-1b", "ttnn:n300", 105.9, 22},
+    {"llama-3.2-1b", "ttnn:n150", 87.8, 26},  {"llama-3.2-1b", "ttnn:n300", 105.9, 22},
     {"llama-3.1-8b", "ttnn:n150", 28.3, 104}, {"llama-3.1-8b", "ttnn:n300", 44.2, 67},
     {"llama-3.1-8b", "ttnn:p150", 33.6, 76},  {"llama-3.1-8b", "ttnn:t3k", 64.3, 53},
 };
@@ -44,9 +44,9 @@ TEST(CostCalibration, DecodeWithin25PercentOfTtTransformers) {
     // A multi-chip device is held to the published figure once the model is split over
     // its chips (tensor parallel); run replicated, every chip does one chip's work.
     const bool check = e.chips == 1 || e.tensor_parallel;
-    table += fmt::format("{:<14} {:<12} {:>10.1f} {:>10.1f} {:>7.2f}   {:>7.1f} ms {:>7.0f} ms {:>7.2f}   {}\n", p.model,
-                         p.device, e.decode_tok_s_user, p.tok_s_user, ratio, ttft_ms, p.ttft_ms, ttft_ms / p.ttft_ms,
-                         check ? "yes" : "no (replicated on every chip)");
+    table += fmt::format("{:<14} {:<12} {:>10.1f} {:>10.1f} {:>7.2f}   {:>7.1f} ms {:>7.0f} ms {:>7.2f}   {}\n",
+                         p.model, p.device, e.decode_tok_s_user, p.tok_s_user, ratio, ttft_ms, p.ttft_ms,
+                         ttft_ms / p.ttft_ms, check ? "yes" : "no (replicated on every chip)");
     if (!check) continue;
     ++checked;
     EXPECT_LE(std::abs(ratio - 1.0), kDecodeTolerance)

@@ -85,11 +85,11 @@ TEST(MemoryPlan, MemoryTargetStoresLessThanLatency) {
 // from the spec alone, with the bytes needed and available per chip and what would fit,
 // in the same report as the decode head limit of one chip.
 TEST(MemoryCheck, Llama70BOnN150FailsWithBytesPerChipAndASuggestion) {
-  const std::string msg =
-      error_message([] { Transformer(builtin_spec("llama-3.1-70b"), Device::open("ttnn:n150")); });
-  EXPECT_TRUE(contains(msg, {"<root>: memory: needs", "of DRAM per chip but ttnn:n150 has 12.00 GiB (12884901888 bytes)",
-                             "per chip (1 chip)", "weights", "KV cache", "larger mesh", "ttnn:t3k (8 chips)",
-                             "bfloat4_b", "weights_dtype: BFLOAT4_B"}));
+  const std::string msg = error_message([] { Transformer(builtin_spec("llama-3.1-70b"), Device::open("ttnn:n150")); });
+  EXPECT_TRUE(contains(
+      msg,
+      {"<root>: memory: needs", "of DRAM per chip but ttnn:n150 has 12.00 GiB (12884901888 bytes)", "per chip (1 chip)",
+       "weights", "KV cache", "larger mesh", "ttnn:t3k (8 chips)", "bfloat4_b", "weights_dtype: BFLOAT4_B"}));
   // The op problems of the same tree are in the same report.
   EXPECT_TRUE(contains(msg, {"layers.0.attention.create_heads", "[decode]"}));
   // The bytes needed: more than 64 GiB of weights at one byte per weight or more.

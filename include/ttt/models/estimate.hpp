@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,8 @@ namespace ttt {
 class Module;
 
 struct EstimateOptions {
-  int64_t batch = 1;        // users: prefill batch and decode batch
-  int64_t prompt_len = 128; // tokens prefilled per user
+  int64_t batch = 1;         // users: prefill batch and decode batch
+  int64_t prompt_len = 128;  // tokens prefilled per user
   // Tokens decoded after the prompt. Decode is estimated at the last of them: attention
   // reads a KV cache of prompt_len + gen_len positions, rounded up to a tile (32).
   int64_t gen_len = 200;
@@ -32,20 +33,22 @@ struct EstimateOptions {
 
 // One op of every layer ("layers.*.mlp.ff2_matmul") or an op outside the layers.
 struct OpEstimate {
-  std::string path;      // with the layer index replaced by "*"
-  int64_t calls = 0;     // per step (layers for a layer op, else 1)
-  Cost cost;             // summed over the calls
+  std::string path;   // with the layer index replaced by "*"
+  int64_t calls = 0;  // per step (layers for a layer op, else 1)
+  Cost cost;          // summed over the calls
   double time_s() const { return cost.total_s(); }
 };
 
 struct ModeEstimate {
   Mode mode = Mode::decode;
-  int64_t ops = 0;                  // ops per step
-  double step_s = 0;                // sum of the ops' times
-  Cost total;                       // their terms summed (compute, DRAM, L1, collective, dispatch)
-  std::vector<OpEstimate> by_op;    // in forward order
-  std::vector<double> layer_s;      // time of layers.0, layers.1, ...
-  OpEstimate bottleneck;            // the op with the most time per step
+  int64_t ops = 0;                // ops per step
+  double step_s = 0;              // sum of the ops' times
+  Cost total;                     // their terms summed (compute, DRAM, L1, collective, dispatch)
+  std::vector<OpEstimate> by_op;  // in forward order
+  std::vector<double> layer_s;    // time of layers.0, layers.1, ...
+  OpEstimate bottleneck;          // the op with the most time per step
+  // Time of the step's ops by what bounds each (an op counts whole under its bound).
+  std::map<CostBound, double> by_bound;
 };
 
 // "compute-bound", "bandwidth-bound (DRAM)", "bandwidth-bound (L1)", "collective-bound",
@@ -61,11 +64,11 @@ struct ModelEstimate {
   bool tensor_parallel = false;
   OptimizationTarget target = OptimizationTarget::balanced;
   int64_t num_layers = 0;
-  ModuleShapes shapes;   // prefill batch x prompt, decode users x cache length
+  ModuleShapes shapes;  // prefill batch x prompt, decode users x cache length
   ModeEstimate prefill, decode;
-  double ttft_s = 0;               // the prefill step (the first token comes from its LM head)
-  double decode_tok_s_user = 0;    // 1 / decode step
-  double decode_tok_s = 0;         // users / decode step
+  double ttft_s = 0;             // the prefill step (the first token comes from its LM head)
+  double decode_tok_s_user = 0;  // 1 / decode step
+  double decode_tok_s = 0;       // users / decode step
   MemoryPlan memory;
   std::string json() const;
 };

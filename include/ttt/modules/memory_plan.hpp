@@ -40,6 +40,10 @@ struct MemoryPlan {
 
   int64_t dram_needed() const { return weights + kv_cache + activations_dram; }
   bool fits() const { return dram_needed() <= dram_per_chip; }
+  // Whether the L1 buffers could fit the chip's cores at all (a necessary condition:
+  // compile places each buffer per core and may still fail). Reported, not checked at
+  // configuration time.
+  bool l1_may_fit() const { return activations_l1 <= l1_per_chip; }
 };
 
 // Sums the tree's resolved ops (Module::all_ops of both modes) for its device.
