@@ -82,6 +82,14 @@ void print_summary(const ModelEstimate& e) {
   std::string weights;
   for (const auto& [dt, b] : mem.weights_by_dtype)
     weights += fmt::format("{}{} {}", weights.empty() ? "" : ", ", to_string(dt), gib(b));
+  if (e.device == "cpu") {
+    // Host RAM is not a hard limit (weights are memory-mapped from the cache) and a core's
+    // "L1" is its cache: nothing is placed there.
+    fmt::print("  memory                {} of {} host RAM: weights {} ({}), KV cache {}, activation buffers {}\n",
+               gib(mem.dram_needed()), gib(mem.dram_per_chip), gib(mem.weights), weights, gib(mem.kv_cache),
+               gib(mem.activations_dram));
+    return;
+  }
   fmt::print("  memory per chip       DRAM {} of {} ({}): weights {} ({}), KV cache {}, activation buffers {}\n",
              gib(mem.dram_needed()), gib(mem.dram_per_chip), mem.fits() ? "fits" : "does not fit", gib(mem.weights),
              weights, gib(mem.kv_cache), gib(mem.activations_dram));

@@ -3,7 +3,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -57,6 +60,23 @@ TEST(CliEstimate, JsonAgreesWithItself) {
   EXPECT_FALSE(j["decode"]["bottleneck"]["path"].get<std::string>().empty());
   EXPECT_TRUE(j["memory_per_chip"]["fits"].get<bool>());
   EXPECT_GT(j["memory_per_chip"]["weights"].get<int64_t>(), 4LL << 30);
+}
+
+// A hardware config changes the estimate: bf16 MLP weights read more bytes per token.
+TEST(CliEstimate, HardwareConfigOverridesCount) {
+  const std::string file =
+      (std::filesystem::temp_directory_path() / ("ttt_cli_estimate_hw_" + std::to_string(getpid()) + ".yaml")).string();
+  std::ofstream(file) << "device: ttnn:n150\noptimization_target: latency\nops:\n  mlp.ff1_matmul: {weights_dtype: "
+                         "BFLOAT16}\n  mlp.ff3_matmul: {weights_dtype: BFLOAT16}\n";
+  const CliResult base = run_cli("estimate --spec llama-3.2-1b --device ttnn:n150 --target latency --json");
+  const CliResult wide = run_cli("estimate --spec llama-3.2-1b --hw-config " + file + " --json");
+  std::filesystem::remove(file);
+  ASSERT_EQ(base.code, 0) << base.out;
+  ASSERT_EQ(wide.code, 0) << wide.out;
+  const auto a = nlohmann::json::parse(base.out), b = nlohmann::json::parse(wide.out);
+  EXPECT_EQ(b["device"], "ttnn:n150");
+  EXPECT_GT(b["decode_step_s"].get<double>(), a["decode_step_s"].get<double>());
+  EXPECT_GT(b["memory_per_chip"]["weights"].get<int64_t>(), a["memory_per_chip"]["weights"].get<int64_t>());
 }
 
 TEST(CliEstimate, ModelDirectory) {
