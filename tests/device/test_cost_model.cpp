@@ -26,7 +26,9 @@ TEST(CostModel, WeightStreamingIsDramBound) {
   in.fidelity = MathFidelity::HiFi2;
   const Cost c = estimate_cost(in, n150);
   EXPECT_EQ(c.bound(), CostBound::DRAM);
-  EXPECT_NEAR(c.dram_s, in.dram_read_bytes / 267e9, 1e-12);
+  // Never faster than the measured bandwidth (achieved fractions: docs/cost_model.md).
+  EXPECT_GE(c.dram_s, in.dram_read_bytes / (n150.dram_gbps_measured * 1e9));
+  EXPECT_LT(c.dram_s, 2 * in.dram_read_bytes / (n150.dram_gbps_measured * 1e9));
   EXPECT_GT(c.total_s(), c.dram_s);  // dispatch adds
 }
 

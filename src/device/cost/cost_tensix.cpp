@@ -13,7 +13,7 @@
 // - DRAM: bytes / (the spec's measured bandwidth per chip x achieved fraction). The
 //   measured figure (267 of 288 GB/s on Wormhole, 500 of 512 on Blackhole) is what a
 //   dedicated reader reaches; the fraction is what the published decode figures imply
-//   the model's matmuls reach of it: 1.0 on Wormhole, kBlackholeDramFraction on Blackhole.
+//   the model's decode ops reach of it, per architecture.
 // - L1: each core reads its L1 at kL1BytesPerCycle (NoC-local reads of sharded operands).
 // - dispatch: a fixed kDispatchSeconds per op: the floor of an op's device time (kernel
 //   launch, first tiles in flight, op-to-op gap under trace), fitted to the published
@@ -30,10 +30,10 @@ namespace {
 
 constexpr double kMatmulEfficiency = 0.72;
 constexpr double kSfpuFlopsPerCycle = 64.0;
-constexpr double kWormholeDramFraction = 1.0;
-constexpr double kBlackholeDramFraction = 0.75;
+constexpr double kWormholeDramFraction = 0.85;
+constexpr double kBlackholeDramFraction = 0.65;
 constexpr double kL1BytesPerCycle = 64.0;
-constexpr double kDispatchSeconds = 25e-6;
+constexpr double kDispatchSeconds = 20e-6;
 constexpr double kLinkLatencySeconds = 1.5e-6;
 
 }  // namespace
