@@ -61,8 +61,8 @@ struct DeviceSpec {
 
 class Device {
  public:
-  // "cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k". An unknown name is an
-  // InvalidConfig error that lists the known ones.
+  // "cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k", "ttnn:galaxy". An unknown
+  // name is an InvalidConfig error that lists the known ones.
   static std::shared_ptr<Device> open(std::string_view name);
   static std::vector<std::string> known_names();
   static DeviceSpec spec_for(std::string_view name);

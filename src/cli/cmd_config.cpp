@@ -39,7 +39,7 @@ void add_selection(CLI::App* cmd, Selection& s, bool for_validate) {
                                "Builtin model shape: " + fmt::format("{}", fmt::join(builtin_spec_names(), ", ")));
   model->excludes(spec);
   cmd->add_option("--device", s.device,
-                  "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k (default: the file's device, else cpu)");
+                  fmt::format("{} (default: the file's device, else cpu)", fmt::join(Device::known_names(), ", ")));
   if (!for_validate) {
     cmd->add_option("--mode", s.mode, "prefill or decode (default: both)")->check(CLI::IsMember({"prefill", "decode"}));
     cmd->add_option("--hw-config", s.hw_config, "Hardware config overrides (YAML)");

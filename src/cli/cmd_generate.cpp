@@ -106,7 +106,7 @@ void add_generate_command(CLI::App& app, Runner& runner) {
   cmd->add_option("--top-p", args->top_p, "Nucleus sampling threshold (0, 1]");
   cmd->add_option("--top-k", args->top_k, "Sample from the k most likely tokens (0 = all)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", args->seed, "Sampling seed (user u uses seed + u)");
-  cmd->add_option("--device", args->device, "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k");
+  cmd->add_option("--device", args->device, fmt::format("{}", fmt::join(Device::known_names(), ", ")));
   cmd->add_option("--hw-config", args->hw_config, "Hardware config overrides (YAML)");
   cmd->add_option("--cache-dir", args->cache_dir, "Weight cache directory");
   cmd->add_flag("--no-cache", args->no_cache, "Convert weights without the on-disk cache");

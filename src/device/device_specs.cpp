@@ -81,6 +81,23 @@ DeviceSpec t3k() {
   return s;
 }
 
+DeviceSpec galaxy() {
+  DeviceSpec s = wormhole_chip();
+  s.name = "ttnn:galaxy";
+  s.description = "Wormhole Galaxy (TG): 32 Wormhole chips, 8x4 mesh";
+  // 8 rows x 4 columns: tt-metal tt_metal/fabric/mesh_graph_descriptors/
+  // single_galaxy_mesh_graph_descriptor.textproto (arch WORMHOLE_B0, device_topology
+  // [8, 4]); ttnn opens it as MeshShape(8, 4).
+  s.mesh = MeshShape{8, 4};
+  // The same file joins neighbouring chips by 4 Ethernet channels ("channels { count: 4 }").
+  s.eth_links_per_chip = 4;
+  // Galaxy chips are not harvested like n150/n300 boards: tt-metal's Galaxy models
+  // (models/demos/llama3_70b_galaxy) place work on cores up to (6, 9), a 7x10 compute grid
+  // (one Tensix column of the 8x10 array runs dispatch).
+  s.grid = CoreGrid{7, 10};
+  return s;
+}
+
 DeviceSpec p150() {
   DeviceSpec s;
   s.name = "ttnn:p150";
@@ -184,12 +201,15 @@ DeviceSpec Device::spec_for(std::string_view name) {
   if (name == "ttnn:n300") return n300();
   if (name == "ttnn:p150") return p150();
   if (name == "ttnn:t3k") return t3k();
+  if (name == "ttnn:galaxy") return galaxy();
   std::string known;
   for (const auto& n : known_names()) known += (known.empty() ? "" : ", ") + n;
   fail(ErrorKind::InvalidConfig, "unknown device '{}': known devices are {}", name, known);
 }
 
-std::vector<std::string> Device::known_names() { return {"cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k"}; }
+std::vector<std::string> Device::known_names() {
+  return {"cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k", "ttnn:galaxy"};
+}
 
 double DeviceSpec::peak_flops(DataType dtype, MathFidelity fidelity) const {
   const double cores = static_cast<double>(grid.count()) * mesh.chips();

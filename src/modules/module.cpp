@@ -7,6 +7,7 @@
 
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/modules/memory_plan.hpp"
 #include "ttt/yaml_fields.hpp"
 
 namespace ttt {
@@ -288,6 +289,8 @@ void Module::apply_hardware_configs(const ModuleShapes& shapes) {
                                   d.path, field_str(it->second->config.weights_dtype), field_str(d.config.weights_dtype)));
   }
   check_tree(shapes, report);
+  // The root checks the whole tree fits one chip's DRAM (no weights needed to know the bytes).
+  check_memory(*this, report);
   report.throw_if_any(fmt::format("module '{}' on {}", path_.empty() ? "<root>" : path_, device_->name()));
   applied_tree();
 }

@@ -218,7 +218,7 @@ TEST(CliGenerate, MaxTokensPastMaxPositionEmbeddings) {
 
 TEST(CliGenerate, UnknownDeviceListsTheKnownOnes) {
   expect_failure(generate_args(model_path("stories260K"), "--device ttnn:n999"),
-                 {"ttnn:n999", "cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k"});
+                 {"ttnn:n999", "cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k", "ttnn:galaxy"});
 }
 
 TEST(CliGenerate, BadHwConfigYaml) {

@@ -57,8 +57,19 @@ bool heads_over_decode_limit(const TransformerSpec& spec, const std::string& dev
   return device != "cpu" && spec.layer.attention.num_heads / Device::open(device)->spec().mesh.chips() > 32;
 }
 
+// The memory check's line: a tree whose weights, KV caches and buffers exceed one chip's
+// DRAM (memory_plan.hpp). These tests are about op configs; memory has its own tests.
+bool is_memory_problem(const std::string& line) { return line.rfind("<root>: memory:", 0) == 0; }
+
+std::vector<std::string> op_problems(const Error& e) {
+  std::vector<std::string> out;
+  for (auto& line : problems(e))
+    if (!is_memory_problem(line)) out.push_back(std::move(line));
+  return out;
+}
+
 void expect_only_decode_head_limit(const Error& e, const TransformerSpec& spec, const std::string& what) {
-  const auto lines = problems(e);
+  const auto lines = op_problems(e);
   EXPECT_EQ(lines.size(), static_cast<std::size_t>(3 * spec.num_layers)) << what << "\n" << e.what();
   for (const auto& line : lines) {
     const bool head_op = line.find(".attention.create_heads:") != std::string::npos ||
@@ -98,7 +109,10 @@ TEST_P(DefaultsValidate, AtNominalAndLargeShapes) {
   try {
     model->resolve_configs(kLarge);
   } catch (const Error& e) {
-    FAIL() << what << " at prefill 1 x 2048, decode 32 users x 4096:\n" << e.what();
+    // Not fitting one chip's DRAM at these sizes is allowed (8B with 32 users x 4096
+    // positions on a Wormhole chip); any op problem is not.
+    if (!op_problems(e).empty() || problems(e).empty())
+      FAIL() << what << " at prefill 1 x 2048, decode 32 users x 4096:\n" << e.what();
   }
   expect_resolved(*model, what + " large");
 }
@@ -113,7 +127,8 @@ std::string param_name(const ::testing::TestParamInfo<Param>& info) {
 
 INSTANTIATE_TEST_SUITE_P(AllModelsDevicesTargets, DefaultsValidate,
                          ::testing::Combine(::testing::Values("llama-3.2-1b", "llama-3.1-8b", "llama-3.1-70b"),
-                                            ::testing::Values("cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k"),
+                                            ::testing::Values("cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k",
+                                                              "ttnn:galaxy"),
                                             ::testing::Values(OptimizationTarget::latency, OptimizationTarget::memory,
                                                               OptimizationTarget::balanced)),
                          param_name);
@@ -122,7 +137,7 @@ INSTANTIATE_TEST_SUITE_P(AllModelsDevicesTargets, DefaultsValidate,
 // embedding and LM head on their own (its attention is covered at the nominal shapes above).
 TEST(DefaultsValidate, Llama70BModulesAtLargeShapesOnEveryTtnnDevice) {
   const TransformerSpec spec = builtin_spec("llama-3.1-70b");
-  for (const char* device : {"ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k"}) {
+  for (const char* device : {"ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k", "ttnn:galaxy"}) {
     for (OptimizationTarget target : enum_values<OptimizationTarget>()) {
       ModuleHardwareConfig hw(device);
       hw.optimization_target = target;

@@ -8,7 +8,7 @@ namespace {
 
 TEST(Device, OpensEveryKnownDevice) {
   const auto names = Device::known_names();
-  ASSERT_EQ(names.size(), 5u);
+  ASSERT_EQ(names.size(), 6u);
   for (const auto& n : names) {
     auto d = Device::open(n);
     EXPECT_EQ(d->name(), n);
@@ -50,6 +50,18 @@ TEST(Device, TenstorrentSpecsMatchPublishedFigures) {
   const DeviceSpec t3k = Device::spec_for("ttnn:t3k");
   EXPECT_EQ(t3k.mesh.chips(), 8);
   EXPECT_EQ(t3k.mesh.cols, 8);
+
+  // Galaxy: 32 Wormhole chips in an 8x4 mesh, 4 Ethernet links between neighbours; each
+  // chip keeps a Wormhole chip's DRAM, banks and bandwidth.
+  const DeviceSpec galaxy = Device::spec_for("ttnn:galaxy");
+  EXPECT_EQ(galaxy.arch, Arch::WORMHOLE_B0);
+  EXPECT_EQ(galaxy.mesh, (MeshShape{8, 4}));
+  EXPECT_EQ(galaxy.mesh.chips(), 32);
+  EXPECT_EQ(galaxy.eth_links_per_chip, 4);
+  EXPECT_EQ(galaxy.dram_per_chip, n150.dram_per_chip);
+  EXPECT_EQ(galaxy.dram_banks, n150.dram_banks);
+  EXPECT_EQ(galaxy.l1_per_core, n150.l1_per_core);
+  EXPECT_DOUBLE_EQ(galaxy.dram_gbps, n150.dram_gbps);
 
   const DeviceSpec p150 = Device::spec_for("ttnn:p150");
   EXPECT_EQ(p150.arch, Arch::BLACKHOLE);

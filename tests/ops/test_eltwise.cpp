@@ -232,5 +232,21 @@ TEST(EltwiseCost, SiluMulIsBandwidthBoundOnN150) {
   EXPECT_GT(c.total_s(), c.dispatch_s);
 }
 
+// ttnn's element-wise ops split their tiles over the grid: one tile row of 64 tiles runs
+// on 64 cores, as fast as 16 tiles on 16; four times the tiles on the same cores take
+// four times as long.
+TEST(EltwiseCost, SpreadsTilesOverTheGrid) {
+  const DeviceSpec n150 = device("ttnn:n150")->spec();
+  auto l1_time = [&](int64_t width) {
+    const TensorSpec a{"a", Shape{1, 32, width}, DataType::BFLOAT16, Layout::TILE, kL1Interleaved};
+    OpConfig cfg = device_config();
+    cfg.memory_config = kL1Interleaved;
+    return BinaryOp::cost({a, a, BinaryOpType::ADD}, cfg, n150).l1_s;
+  };
+  EXPECT_GT(l1_time(512), 0.0);
+  EXPECT_NEAR(l1_time(2048), l1_time(512), 1e-12);        // 16 tiles on 16 cores, 64 on 64
+  EXPECT_NEAR(l1_time(8192), 4 * l1_time(2048), 1e-12);   // 256 tiles on the 64 cores
+}
+
 }  // namespace
 }  // namespace ttt::test

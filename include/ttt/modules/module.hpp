@@ -23,9 +23,10 @@ struct ResolvedOp {
   OpConfig config;
   ConfigSource source = ConfigSource::module_default;
   std::string rule;             // why the default is what it is
-  Cost cost;                    // estimated device time of one call at `shape`
-  int64_t weight_bytes = 0;     // stored bytes of the op's weights (all chips)
-  int64_t output_bytes = 0;     // bytes of its output buffer
+  // On a multi-chip device every figure is one chip's share (chips run in parallel).
+  Cost cost;                    // estimated device time of one call at `shape`, per chip
+  int64_t weight_bytes = 0;     // stored bytes of the op's weights (per chip)
+  int64_t output_bytes = 0;     // bytes of its output buffer (per chip)
 };
 
 class ActivationArena;

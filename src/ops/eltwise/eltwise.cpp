@@ -166,7 +166,7 @@ Cost BinaryOp::cost(const BinaryArgs& args, const OpConfig& config, const Device
   const auto n = static_cast<double>(args.a.shape.volume());
   // silu: exp and a division, ~10 vector operations per element.
   in.vector_flops = n * (1.0 + (args.a_activation == UnaryActivation::SILU ? 10.0 : 0.0));
-  in.cores = support::row_op_cores(args.a, device);
+  in.cores = support::tile_op_cores(args.a, device);
   in.math_dtype = device.is_ttnn() ? args.a.dtype : DataType::FLOAT32;
   return estimate_cost(in, device);
 }
@@ -226,7 +226,7 @@ Cost UnaryOp::cost(const UnaryArgs& args, const OpConfig& config, const DeviceSp
   support::add_traffic(in, args.input, false);
   support::add_traffic(in, output_spec(args, config), true);
   in.vector_flops = static_cast<double>(args.input.shape.volume()) * (args.op == UnaryActivation::SILU ? 10.0 : 1.0);
-  in.cores = support::row_op_cores(args.input, device);
+  in.cores = support::tile_op_cores(args.input, device);
   in.math_dtype = device.is_ttnn() ? args.input.dtype : DataType::FLOAT32;
   return estimate_cost(in, device);
 }

@@ -71,6 +71,16 @@ int row_op_cores(const TensorSpec& input, const DeviceSpec& device) {
   return static_cast<int>(std::clamp<int64_t>(tile_rows, 1, device.cores_per_chip()));
 }
 
+int tile_op_cores(const TensorSpec& input, const DeviceSpec& device) {
+  if (!device.is_ttnn()) return 0;
+  if (input.memory_config.shard_spec && input.memory_config.is_sharded()) {
+    return input.memory_config.shard_spec->grid.count();
+  }
+  const TileGeometry g = tile_geometry(input.shape);
+  const int64_t tiles = g.batch * g.tile_rows() * g.tile_cols();
+  return static_cast<int>(std::clamp<int64_t>(tiles, 1, device.cores_per_chip()));
+}
+
 int host_threads(const OpConfig& config, const ExecContext& ctx) {
   int t = ctx.threads;
   if (const auto* c = std::get_if<CpuKernelConfig>(&config.kernel_config); c && c->threads > 0) {

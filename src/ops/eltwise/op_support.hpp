@@ -38,6 +38,11 @@ void add_traffic(CostInputs& in, const TensorSpec& spec, bool write);
 // Cores an interleaved row-wise op occupies on ttnn: its tile rows spread over the grid
 // (at least one); on cpu 0 (the whole device).
 int row_op_cores(const TensorSpec& input, const DeviceSpec& device);
+// Cores an element-wise op occupies on ttnn: its tiles spread over the grid (ttnn's
+// eltwise program factories split the tile count over the cores, split_work_to_cores),
+// so one tile row of 448 tiles runs on the whole grid; a sharded input keeps its shard
+// grid. On cpu 0 (the whole device).
+int tile_op_cores(const TensorSpec& input, const DeviceSpec& device);
 
 // Threads a host kernel may use: the CpuKernelConfig's count when it sets one, capped by
 // the context's (0 = no cap).
