@@ -14,6 +14,13 @@
 //            then allocates it per call (it may fit once other buffers are freed).
 //   never  - reserve() only records the spec; acquire() allocates per call.
 //
+// Layers run one after another, so the buffers of layer N may be layer 0's: with
+// share_layers (what modules compile with), a buffer named "layers.<N>.<rest>" whose
+// spec and chip equal those of an earlier "layers.<M>.<rest>" aliases it instead of
+// taking device memory and host bytes of its own (as TTNN frees a layer's tensors
+// before the next layer allocates). A layer's output is the next layer's input and is
+// only read before the next layer writes its own, so aliasing is safe for the decoder.
+//
 // In steady state (the same specs acquired again) get() and acquire() allocate nothing,
 // on the device allocator or the heap: they return references to tensors the arena
 // holds. A smaller shape than reserved is a view, made once and kept until the shape
@@ -34,10 +41,14 @@
 
 namespace ttt {
 
+// "layers.12.attention.qkv_matmul.out" -> "layers.*.attention.qkv_matmul.out"; other
+// names unchanged. What layer-shared buffers (and their ops) have in common.
+std::string layer_shared_key(std::string_view name);
+
 class ActivationArena {
  public:
   explicit ActivationArena(std::shared_ptr<Device> device, CachePolicy policy = CachePolicy::always,
-                           std::string name = {});
+                           std::string name = {}, bool share_layers = false);
   ~ActivationArena();
   ActivationArena(const ActivationArena&) = delete;
   ActivationArena& operator=(const ActivationArena&) = delete;
@@ -52,6 +63,7 @@ class ActivationArena {
 
   bool contains(std::string_view name) const;  // reserved or acquired under this name
   bool placed(std::string_view name) const;    // held in the arena (not per call)
+  bool aliased(std::string_view name) const;   // shares an earlier layer's buffer
 
   // The reserved buffer, whole. InvalidConfig when `name` is not held in the arena.
   const Tensor& get(std::string_view name);
@@ -85,6 +97,7 @@ class ActivationArena {
     Tensor full;   // the reserved buffer once committed
     Tensor view;   // the last view handed out
     Tensor fresh;  // per-call tensor (policy never/auto fallback)
+    std::string alias_of;  // the earlier layer's buffer this one shares ("" when its own)
   };
   Slot& slot(std::string_view name, const char* what);
   const Tensor& view_of(Slot& s, const Shape& shape);
@@ -93,7 +106,9 @@ class ActivationArena {
   std::shared_ptr<Device> device_;
   CachePolicy policy_;
   std::string name_;
+  bool share_layers_ = false;
   std::map<std::string, Slot, std::less<>> slots_;
+  std::map<std::string, std::string, std::less<>> shared_;  // layer key + chip -> first buffer
   std::vector<std::string> pending_;  // reserved, not yet committed
   std::vector<std::shared_ptr<Storage>> blocks_;
   int64_t host_bytes_ = 0;

@@ -33,8 +33,18 @@ class PerCallStorage final : public Storage {
 
 }  // namespace
 
-ActivationArena::ActivationArena(std::shared_ptr<Device> device, CachePolicy policy, std::string name)
-    : device_(std::move(device)), policy_(policy), name_(std::move(name)) {
+std::string layer_shared_key(std::string_view name) {
+  constexpr std::string_view kPrefix = "layers.";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return std::string(name);
+  std::size_t i = kPrefix.size();
+  while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
+  if (i == kPrefix.size() || i >= name.size() || name[i] != '.') return std::string(name);
+  return fmt::format("layers.*{}", name.substr(i));
+}
+
+ActivationArena::ActivationArena(std::shared_ptr<Device> device, CachePolicy policy, std::string name,
+                                 bool share_layers)
+    : device_(std::move(device)), policy_(policy), name_(std::move(name)), share_layers_(share_layers) {
   TTT_CHECK(device_ != nullptr, InvalidConfig, "activation arena '{}' needs a device", name_);
 }
 
@@ -52,6 +62,24 @@ void ActivationArena::reserve(const TensorSpec& spec, int chip) {
   Slot s;
   s.spec = spec;
   s.chip = chip;
+  if (share_layers_ && policy_ != CachePolicy::never) {
+    const std::string key = fmt::format("{}#{}", layer_shared_key(spec.name), chip);
+    if (key != fmt::format("{}#{}", spec.name, chip)) {
+      const auto it = shared_.find(key);
+      if (it != shared_.end()) {
+        const Slot& first = slots_.find(it->second)->second;
+        if (first.placed && first.spec.shape == spec.shape && first.spec.dtype == spec.dtype &&
+            first.spec.layout == spec.layout && first.spec.memory_config == spec.memory_config) {
+          s.alias_of = it->second;
+          s.placed = true;
+          slots_.emplace(spec.name, std::move(s));
+          return;
+        }
+      } else {
+        shared_.emplace(key, spec.name);
+      }
+    }
+  }
   if (policy_ != CachePolicy::never) {
     try {
       s.allocation = device_->allocator().allocate(spec, chip);
@@ -87,6 +115,11 @@ void ActivationArena::commit() {
 
 bool ActivationArena::contains(std::string_view name) const { return slots_.find(name) != slots_.end(); }
 
+bool ActivationArena::aliased(std::string_view name) const {
+  auto it = slots_.find(name);
+  return it != slots_.end() && !it->second.alias_of.empty();
+}
+
 bool ActivationArena::placed(std::string_view name) const {
   auto it = slots_.find(name);
   return it != slots_.end() && it->second.placed;
@@ -100,8 +133,13 @@ ActivationArena::Slot& ActivationArena::slot(std::string_view name, const char* 
                             : "it is allocated per call (policy never, or it did not fit at reserve time); use acquire",
          fmt::join(names(), ", "));
   }
-  if (!it->second.full.defined()) commit();
-  return it->second;
+  Slot& s = it->second;
+  if (!s.alias_of.empty() && !s.full.defined()) {
+    Slot& first = slot(s.alias_of, what);
+    s.full = first.full.renamed(s.spec.name);
+  }
+  if (!s.full.defined()) commit();
+  return s;
 }
 
 const Tensor& ActivationArena::get(std::string_view name) { return slot(name, "get").full; }
@@ -124,8 +162,7 @@ const Tensor& ActivationArena::acquire(const TensorSpec& spec, int chip) {
     TTT_CHECK(spec.dtype == s.spec.dtype && spec.layout == s.spec.layout, InvalidConfig,
               "activation arena '{}': '{}' acquired as {} {} but reserved as {} {}", name_, spec.name,
               to_string(spec.dtype), to_string(spec.layout), to_string(s.spec.dtype), to_string(s.spec.layout));
-    if (!s.full.defined()) commit();
-    return view_of(s, spec.shape);
+    return view_of(slot(spec.name, "acquire"), spec.shape);
   }
   TTT_CHECK(it != slots_.end() || policy_ != CachePolicy::always, InvalidConfig,
             "activation arena '{}' (policy always): '{}' was not reserved at compile time; reserve it, or use policy "
@@ -151,9 +188,10 @@ const Tensor& ActivationArena::fresh(Slot& s, const TensorSpec& spec, int chip) 
 
 void ActivationArena::reset() {
   for (auto& [name, s] : slots_) {
-    if (s.placed) device_->allocator().deallocate(s.allocation);
+    if (s.placed && s.alias_of.empty()) device_->allocator().deallocate(s.allocation);
   }
   slots_.clear();
+  shared_.clear();
   pending_.clear();
   blocks_.clear();
   host_bytes_ = 0;
@@ -169,7 +207,7 @@ std::vector<std::string> ActivationArena::names() const {
 int64_t ActivationArena::device_bytes() const {
   int64_t sum = 0;
   for (const auto& [name, s] : slots_) {
-    if (s.placed) sum += s.allocation.total_bytes();
+    if (s.placed && s.alias_of.empty()) sum += s.allocation.total_bytes();
   }
   return sum;
 }

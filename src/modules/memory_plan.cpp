@@ -1,10 +1,12 @@
 #include "ttt/modules/memory_plan.hpp"
 
 #include <algorithm>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "ttt/activation_arena.hpp"
 #include "ttt/device.hpp"
 #include "ttt/modules/module.hpp"
 
@@ -76,12 +78,15 @@ MemoryPlan plan_memory(const Module& root) {
   p.mlp_weights_bfp4 = mlp_weights_as_bfp4(list);
   for (const auto* ops : {&prefill, &decode}) {
     const bool dec = ops == &decode;
+    // The layers share their buffers (activation_arena.hpp): one layer's count.
+    std::set<std::string> counted;
     for (const ResolvedOp& r : *ops) {
       if (r.shape.kind == OpKind::kv_cache) {
         // The caches are decode buffers; prefill writes into them.
         if (dec) p.kv_cache += r.output_bytes;
         continue;
       }
+      if (!counted.insert(layer_shared_key(r.path)).second) continue;
       (r.config.memory_config.buffer_type == BufferType::L1 ? p.activations_l1 : p.activations_dram) += r.output_bytes;
     }
   }
@@ -136,8 +141,7 @@ std::string memory_problem(const MemoryPlan& p) {
     suggestions.push_back("fewer users or a shorter KV cache (decode batch, cache length)");
   if (p.activations_dram > p.dram_per_chip / 8)
     suggestions.push_back(
-        "a shorter prefill (prefill batch x sequence length): every op's output buffer is its own "
-        "allocation");
+        "a shorter prefill (prefill batch x sequence length): one layer's op outputs are held for each mode");
   if (!suggestions.empty()) msg += "; " + fmt::format("{}", fmt::join(suggestions, "; or "));
   return msg;
 }

@@ -382,8 +382,9 @@ ActivationArena& Module::persistent_arena() const {
 
 void Module::build_activation_arena(Mode mode, CachePolicy policy) {
   const int m = static_cast<int>(mode);
-  auto arena = std::make_shared<ActivationArena>(device_ptr(), policy,
-                                                 fmt::format("{}:{}", path_.empty() ? "model" : path_, to_string(mode)));
+  // Layers run in turn: layer N's buffers alias layer 0's (activation_arena.hpp).
+  auto arena = std::make_shared<ActivationArena>(
+      device_ptr(), policy, fmt::format("{}:{}", path_.empty() ? "model" : path_, to_string(mode)), true);
   std::vector<Module*> stack{this};
   while (!stack.empty()) {
     Module* mod = stack.back();

@@ -202,5 +202,43 @@ TEST(ActivationArena, SteadyStateLoopAllocatesNothing) {
   EXPECT_GE(heap2.count(), 10);
 }
 
+
+// Layers run in turn: with share_layers, "layers.N.x" aliases "layers.0.x" (same spec
+// and chip) instead of taking memory of its own; other names and other specs do not.
+TEST(ActivationArena, LayersShareTheirBuffers) {
+  EXPECT_EQ(layer_shared_key("layers.12.attention.qkv_matmul.out@chip1"), "layers.*.attention.qkv_matmul.out@chip1");
+  EXPECT_EQ(layer_shared_key("lm_head.lm_head_matmul.out"), "lm_head.lm_head_matmul.out");
+  EXPECT_EQ(layer_shared_key("layersx.1.a"), "layersx.1.a");
+  auto device = Device::open("ttnn:n150");
+  ActivationArena shared(device, CachePolicy::always, "model:decode", true);
+  for (int layer = 0; layer < 4; ++layer) {
+    shared.reserve(act(fmt::format("layers.{}.mlp.ff1_matmul.out", layer), {1, 32, 256}));
+    shared.reserve(act(fmt::format("layers.{}.mlp.ff2_matmul.out", layer), {1, 32, 64 + 32 * layer}));  // own sizes
+  }
+  shared.reserve(act("norm.out", {1, 32, 256}));
+  shared.commit();
+  EXPECT_FALSE(shared.aliased("layers.0.mlp.ff1_matmul.out"));
+  EXPECT_TRUE(shared.aliased("layers.3.mlp.ff1_matmul.out"));
+  EXPECT_FALSE(shared.aliased("layers.3.mlp.ff2_matmul.out"));
+  EXPECT_FALSE(shared.aliased("norm.out"));
+  const Tensor& a = shared.get("layers.0.mlp.ff1_matmul.out");
+  const Tensor& b = shared.get("layers.2.mlp.ff1_matmul.out");
+  EXPECT_EQ(a.raw(), b.raw());
+  EXPECT_EQ(b.name(), "layers.2.mlp.ff1_matmul.out");
+  ActivationArena own(device, CachePolicy::always, "model:decode", false);
+  for (int layer = 0; layer < 4; ++layer) {
+    own.reserve(act(fmt::format("layers.{}.mlp.ff1_matmul.out", layer), {1, 32, 256}));
+    own.reserve(act(fmt::format("layers.{}.mlp.ff2_matmul.out", layer), {1, 32, 64 + 32 * layer}));
+  }
+  own.reserve(act("norm.out", {1, 32, 256}));
+  own.commit();
+  EXPECT_LT(shared.device_bytes(), own.device_bytes());
+  EXPECT_LT(shared.host_bytes(), own.host_bytes());
+  shared.reset();  // frees each real buffer once (the allocator rejects double frees)
+  own.reset();
+  EXPECT_EQ(device->allocator().used_bytes(BufferType::L1), 0);
+  EXPECT_EQ(device->allocator().used_bytes(BufferType::DRAM), 0);
+}
+
 }  // namespace
 }  // namespace ttt::test

@@ -103,6 +103,13 @@ TEST_P(DefaultsValidate, AtNominalAndLargeShapes) {
   try {
     model = std::make_unique<Transformer>(spec, Device::open(device), hw);
   } catch (const Error& e) {
+    // Llama-3.1-70B's 27.6 GiB of weights per chip on n300 cannot fit 12 GiB chips: the
+    // memory check says so, and every op config is still valid.
+    if (spec_name == std::string("llama-3.1-70b") && device == std::string("ttnn:n300")) {
+      EXPECT_TRUE(op_problems(e).empty()) << what << "\n" << e.what();
+      EXPECT_EQ(problems(e).size(), 1u) << what << "\n" << e.what();
+      return;
+    }
     FAIL() << what << " at the nominal shapes:\n" << e.what();
   }
   expect_resolved(*model, what);
