@@ -73,6 +73,7 @@ MemoryPlan plan_memory(const Module& root) {
     p.weights += r->weight_bytes;
     p.weights_by_dtype[r->config.weights_dtype.value_or(DataType::BFLOAT16)] += r->weight_bytes;
     if (is_mlp_weight(*r)) p.mlp_weights += r->weight_bytes;
+    if (r->shape.kind != OpKind::matmul) p.whole_weights += r->weight_bytes;
     list.push_back(r);
   }
   p.mlp_weights_bfp4 = mlp_weights_as_bfp4(list);
@@ -105,9 +106,10 @@ std::string memory_problem(const MemoryPlan& p) {
       gib(need), need, p.device, gib(p.dram_per_chip), p.dram_per_chip, p.chips, p.chips == 1 ? "" : "s",
       gib(p.weights), weights, mib(p.kv_cache), mib(p.activations_dram));
 
-  // A larger mesh: each chip holds its share of the weights and KV cache (about 1/chips
-  // of the whole, the tensor-parallel split); activation buffers are counted whole, so
-  // the figure errs high. Meshes are listed up to the first that fits.
+  // A larger mesh: each chip holds its share of the matmul weights and KV cache (about
+  // 1/chips of the whole, the tensor-parallel split) and the embedding and norms whole;
+  // activation buffers are counted whole, so the figure errs high. Meshes are listed up
+  // to the first that fits.
   std::vector<DeviceSpec> specs;
   for (const std::string& name : Device::known_names())
     if (name != "cpu") specs.push_back(Device::spec_for(name));
@@ -117,8 +119,8 @@ std::string memory_problem(const MemoryPlan& p) {
   bool mesh_fits = false;
   for (const DeviceSpec& s : specs) {
     if (s.mesh.chips() <= p.chips || mesh_fits) continue;
-    const double split = static_cast<double>(p.weights + p.kv_cache) * p.chips / s.mesh.chips();
-    const auto per_chip = static_cast<int64_t>(split) + p.activations_dram;
+    const double split = static_cast<double>(p.weights - p.whole_weights + p.kv_cache) * p.chips / s.mesh.chips();
+    const auto per_chip = static_cast<int64_t>(split) + p.whole_weights + p.activations_dram;
     mesh_fits = per_chip <= s.dram_per_chip;
     meshes.push_back(fmt::format("{} ({} chips) about {} per chip{}", s.name, s.mesh.chips(), gib(per_chip),
                                  mesh_fits ? ", which fits" : ""));

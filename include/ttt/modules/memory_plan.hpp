@@ -30,6 +30,7 @@ struct MemoryPlan {
   std::map<DataType, int64_t> weights_by_dtype;
   int64_t mlp_weights = 0;       // of which ff1/ff3/ff2 (the first to shrink when memory is short)
   int64_t mlp_weights_bfp4 = 0;  // what those would take stored as bfloat4_b
+  int64_t whole_weights = 0;     // of which weights every chip holds whole (embedding, norms)
   // The decode KV caches (the kv_cache ops' buffers), at the tree's cache length and users.
   int64_t kv_cache = 0;
   // Op output buffers: a compiled root holds one arena per mode, both counted. Buffers
