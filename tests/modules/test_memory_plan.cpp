@@ -103,6 +103,21 @@ TEST(MemoryCheck, Llama70BOnN150FailsWithBytesPerChipAndASuggestion) {
   EXPECT_GT(std::stod(msg.substr(at + 14)), 64.0) << msg;
 }
 
+// On t3k the tensor-parallel split puts an eighth of the matmul weights on each chip:
+// 70B fits with every target, and the plan's bytes are one chip's.
+TEST(MemoryCheck, Llama70BFitsT3kPerChip) {
+  for (OptimizationTarget target : enum_values<OptimizationTarget>()) {
+    ModuleHardwareConfig hw("ttnn:t3k");
+    hw.optimization_target = target;
+    const Transformer model(builtin_spec("llama-3.1-70b"), Device::open("ttnn:t3k"), hw);
+    const MemoryPlan plan = plan_memory(model);
+    EXPECT_TRUE(plan.fits()) << to_string(target) << ": " << memory_problem(plan);
+    EXPECT_EQ(plan.chips, 8);
+    EXPECT_LT(plan.weights, 12LL << 30) << to_string(target);  // of ~70 GiB at bfloat8_b
+    EXPECT_GT(plan.weights, 4LL << 30) << to_string(target);
+  }
+}
+
 TEST(MemoryCheck, Llama8BFitsOneWormholeChip) {
   for (OptimizationTarget target : enum_values<OptimizationTarget>()) {
     ModuleHardwareConfig hw("ttnn:n150");
