@@ -9,8 +9,9 @@
 //   candidate that the op's validate() refuses, in the whole tree at the configured
 //   shapes, is counted and dropped.
 // - Time: on ttnn devices the cost model's time of the whole step (instant); on cpu the
-//   measured wall time of the op's module (the ops it shares a parent with), median of
-//   `timing_steps` steps, with the OpProfiler.
+//   measured wall time of the op's module (the ops it shares a parent with), with the
+//   OpProfiler: the current config and an axis's candidates take turns for
+//   `timing_steps` rounds and the median round counts.
 // - Accuracy: the logits of the built model for fixed tokens against the double-precision
 //   reference (ReferenceModel) by PCC; a candidate below min_pcc is refused. On ttnn
 //   devices only candidates faster than the current winner are checked, and configs
@@ -58,7 +59,7 @@ struct TuneOptions {
   double budget_s = 0;     // stop trying new candidates after this long (0: no limit)
   int64_t layers = 1;      // layers built while tuning
   int64_t tokens = 4;      // accuracy check: decode steps fed (decode) or prompt length (prefill)
-  int timing_steps = 5;    // cpu: steps timed per candidate (median)
+  int timing_steps = 7;    // cpu: rounds per candidate (the configs of an axis take turns; median)
   double min_timed_s = 0.05;  // cpu: ... and at least this long (a small model's step is microseconds)
   // Ops whose share of the start config's step (time, or bytes under the memory target)
   // is below this are left as they are.
@@ -146,6 +147,9 @@ struct TuneAxis {
   std::vector<OpConfig> values;   // each differs from op.config in this axis only
 };
 std::vector<TuneAxis> candidate_axes(const ResolvedOp& op, Mode mode, const DeviceSpec& device);
+
+// "weights_dtype BFLOAT8_B -> BFLOAT4_B", one per top-level field of the config that differs.
+std::vector<std::string> config_changes(const OpConfig& from, const OpConfig& to);
 
 // Checks a config of the op at `path` in the tree that `hw` builds (the tuning model,
 // spec-only): the candidate applied as tune() applies it. Returns an empty string when

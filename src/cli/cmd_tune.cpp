@@ -3,6 +3,7 @@
 // config file, and reports the default, start and tuned configs measured in one run.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -23,8 +24,8 @@ struct TuneArgs {
   std::vector<std::string> ops;
   double min_pcc = 0.99, budget_s = 0, min_share = 0.005;
   int64_t layers = 1, tokens = 4, batch = 0, seq_len = 0, eval_layers = 0;
-  int timing_steps = 5, rounds = 5;
-  bool no_cache = false, no_report = false, quiet = false;
+  int timing_steps = 7, rounds = 5;
+  bool no_cache = false, no_report = false, quiet = false, verbose = false;
 };
 
 std::string time_str(double s) {
@@ -33,6 +34,14 @@ std::string time_str(double s) {
 
 std::string percent(double now, double before) {
   return before > 0 ? fmt::format("{:+.1f}%", 100.0 * (now - before) / before) : "-";
+}
+
+// The first problem of a validation error (its lines after the summary), cut short.
+std::string first_problem(const std::string& detail) {
+  const std::size_t nl = detail.find("\n  ");
+  std::string line = nl == std::string::npos ? detail : detail.substr(nl + 3);
+  line = line.substr(0, line.find('\n'));
+  return line.size() > 160 ? line.substr(0, 157) + "..." : line;
 }
 
 // A bar on stderr: candidates tried, the op and axis, its best time against the start.
@@ -107,6 +116,21 @@ int run_tune(const TuneArgs& a) {
            op.changes.empty() ? "-" : fmt::format("{}", fmt::join(op.changes, "; "))});
   fmt::print(report, "{} on {}, {}; target {}, min PCC {}; {} layer(s) built\n\n{}\n", o.spec.name, a.device, a.mode,
              a.target, a.min_pcc, std::min(o.layers, o.spec.num_layers), t.str());
+  if (a.verbose) {
+    // Every candidate: what it changed, its measure, its PCC when looked at, the verdict.
+    Table tr({"op", "axis", "candidate", "measure", "PCC", "verdict"});
+    for (const TuneTrial& trial : r.trials) {
+      const auto op = std::find_if(r.ops.begin(), r.ops.end(), [&](const TunedOp& x) { return x.path == trial.path; });
+      const std::vector<std::string> changes = op == r.ops.end() ? std::vector<std::string>{} : config_changes(op->start, trial.config);
+      tr.add({trial.path, trial.axis, fmt::format("{}", fmt::join(changes, "; ")),
+              trial.valid ? time_str(trial.time_s) : "-", trial.pcc ? fmt::format("{:.5f}", *trial.pcc) : "-",
+              !trial.valid ? "refused: " + first_problem(trial.problem)
+              : trial.won  ? "won"
+              : trial.pcc && *trial.pcc < a.min_pcc ? "below min PCC"
+                                                    : ""});
+    }
+    fmt::print(report, "{}\n", tr.str());
+  }
   const TuneStats& s = r.stats;
   fmt::print(report,
              "candidates: {} proposed, {} refused by validation, {} measured, {} accuracy checks, {} below min PCC\n"
@@ -137,7 +161,10 @@ int run_tune(const TuneArgs& a) {
            "logits PCC", "weights"});
   for (const ConfigEvaluation& c : evals)
     e.add({c.name, time_str(c.token_s), fmt::format("{:.3f}x", evals[0].token_s / std::max(c.token_s, 1e-12)),
-           o.mode == Mode::decode ? fmt::format("{:.1f}", 1.0 / std::max(c.token_s, 1e-12)) : "-",
+           fmt::format("{:.1f}", static_cast<double>(o.mode == Mode::decode
+                                                          ? o.start.shapes.decode_batch
+                                                          : o.start.shapes.prefill_batch * o.start.shapes.prefill_seq) /
+                                    std::max(c.token_s, 1e-12)),
            fmt::format("{:.5f}", c.pcc), human_bytes(static_cast<double>(c.weight_bytes))});
   fmt::print(report, "\n{} of a {}-layer model ({}); PCC of the {}-layer model against the double-precision reference\n{}",
              o.mode == Mode::decode ? "time per token" : "time per prefill", std::min(depth, o.spec.num_layers),
@@ -168,7 +195,8 @@ void add_tune_command(CLI::App& app, Runner& runner) {
   cmd->add_option("--layers", a->layers, "Layers built while tuning (they share shapes; default 1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tokens", a->tokens, "Decode steps of the accuracy check (default 4)")->check(CLI::PositiveNumber);
-  cmd->add_option("--timing-steps", a->timing_steps, "cpu: steps timed per candidate, median (default 5)")
+  cmd->add_option("--timing-steps", a->timing_steps,
+                  "cpu: rounds per candidate; the configs of an axis take turns, the median counts (default 7)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--batch", a->batch, "Users (prefill and decode batch; default: the file's shapes, else 1)")
       ->check(CLI::PositiveNumber);
@@ -185,6 +213,7 @@ void add_tune_command(CLI::App& app, Runner& runner) {
   cmd->add_option("--rounds", a->rounds, "cpu: rounds of the comparison, configs taking turns (default 5)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("-q,--quiet", a->quiet, "No progress bar");
+  cmd->add_flag("-v,--verbose", a->verbose, "List every candidate with its measure, PCC and verdict");
   cmd->callback([a, &runner] { runner = [a] { return run_tune(*a); }; });
 }
 

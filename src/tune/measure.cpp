@@ -63,54 +63,72 @@ double Measurer::ttnn_pcc(const ModuleHardwareConfig& hw, const Transformer& tre
   }
   ++stats_.cache_misses;
   auto model = ev_.model(hw);
-  const ModelRun run = ev_.run(*model, hw, 0, false);
-  const double p = ev_.pcc(run.logits);
+  const double p = ev_.pcc(ev_.start(*model, hw));
   cache_.put(key, {{"pcc", p}});
   return p;
 }
 
-HostRun Measurer::host_run(const ModuleHardwareConfig& hw, const Transformer& tree) {
-  const std::string key = key_of(fmt::format("{}|host|{}", ev_.context(), config_text(tree, o_.mode)));
-  HostRun r;
+std::vector<HostRun> Measurer::host_runs(const std::vector<HostConfig>& configs) {
+  std::string text = ev_.context() + "|host";
+  for (const HostConfig& c : configs) text += fmt::format("|{}", config_text(*c.tree, o_.mode));
+  const std::string key = key_of(text);
+  std::vector<HostRun> out(configs.size());
   if (const auto hit = cache_.get(key)) {
     ++stats_.cache_hits;
-    r.pcc = hit->at("pcc").get<double>();
-    r.step_s = hit->at("step_s").get<double>();
-    r.module_s = hit->at("module_s").get<std::map<std::string, double>>();
-    return r;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      const nlohmann::json& j = hit->at("runs").at(i);
+      out[i].pcc = j.at("pcc").get<double>();
+      out[i].step_s = j.at("step_s").get<double>();
+      out[i].module_s = j.at("module_s").get<std::map<std::string, double>>();
+    }
+    return out;
   }
   ++stats_.cache_misses;
-  auto model = ev_.model(hw);
-  if (!warmed_up_) {
-    // The first run of a process pays for page faults, thread start-up and clock ramps.
-    ev_.run(*model, hw, std::max(1, o_.timing_steps), true);
-    warmed_up_ = true;
+  // Every config is built and started, then they take turns, a few steps each per round:
+  // a change in the machine's load between two configs' measurements would otherwise
+  // read as a difference between them.
+  std::vector<std::unique_ptr<Transformer>> models;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    models.push_back(ev_.model(*configs[i].hw));
+    out[i].pcc = ev_.pcc(ev_.start(*models.back(), *configs[i].hw));
   }
-  const ModelRun run = ev_.run(*model, hw, std::max(1, o_.timing_steps), true);
-  r.pcc = ev_.pcc(run.logits);
-  r.step_s = median(run.step_s);
-  std::map<std::string, std::vector<double>> per_module;
-  for (const auto& step : run.op_s) {
-    std::map<std::string, double> sums;
-    for (const auto& [path, s] : step) sums[parent_of(path)] += s;
-    for (const auto& [m, s] : sums) per_module[m].push_back(s);
+  const int rounds = std::max(1, o_.timing_steps);
+  const double per_round_s = o_.min_timed_s / rounds;
+  std::vector<std::map<std::string, std::vector<double>>> per_module(configs.size());
+  std::vector<std::vector<double>> steps(configs.size());
+  // Round 0 warms up (page faults of the fresh buffers; the first run of a process also
+  // starts threads and ramps clocks).
+  for (int r = warmed_up_ ? 0 : -1; r <= rounds; ++r) {
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+      ModelRun run;
+      double total = 0;
+      for (int k = 0; k < 100 && (k == 0 || total < per_round_s); ++k) {
+        ev_.timed_step(*models[i], *configs[i].hw, true, run);
+        total += run.step_s.back();
+      }
+      if (r <= 0) continue;
+      const double n = static_cast<double>(run.step_s.size());
+      std::map<std::string, double> sums;
+      for (const auto& step : run.op_s)
+        for (const auto& [path, sec] : step) sums[parent_of(path)] += sec / n;
+      for (const auto& [m, sec] : sums) per_module[i][m].push_back(sec);
+      steps[i].push_back(total / n);
+    }
   }
-  for (auto& [m, v] : per_module) r.module_s[m] = median(v);
-  cache_.put(key, {{"pcc", r.pcc}, {"step_s", r.step_s}, {"module_s", r.module_s}});
-  return r;
+  warmed_up_ = true;
+  nlohmann::json runs = nlohmann::json::array();
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    out[i].step_s = median(steps[i]);
+    for (auto& [m, v] : per_module[i]) out[i].module_s[m] = median(v);
+    runs.push_back({{"pcc", out[i].pcc}, {"step_s", out[i].step_s}, {"module_s", out[i].module_s}});
+  }
+  cache_.put(key, {{"runs", runs}});
+  return out;
 }
 
-Measure Measurer::measure(const ModuleHardwareConfig& hw, const Transformer& tree, const std::string& op_path,
-                          bool need_pcc) {
-  const TreeTotals t = tree_totals(tree, o_.mode);
+Measure host_measure(const HostRun& r, const TreeTotals& totals, const std::string& op_path) {
   Measure m;
-  m.bytes = t.bytes;
-  if (tree.device().spec().is_ttnn()) {
-    m.time_s = t.step_s;
-    if (need_pcc) m.pcc = ttnn_pcc(hw, tree);
-    return m;
-  }
-  const HostRun r = host_run(hw, tree);
+  m.bytes = totals.bytes;
   m.pcc = r.pcc;
   if (op_path.empty()) {
     m.time_s = r.step_s;
@@ -119,6 +137,19 @@ Measure Measurer::measure(const ModuleHardwareConfig& hw, const Transformer& tre
     m.time_s = it == r.module_s.end() ? 0.0 : it->second;
   }
   return m;
+}
+
+Measure Measurer::measure(const ModuleHardwareConfig& hw, const Transformer& tree, const std::string& op_path,
+                          bool need_pcc) {
+  const TreeTotals t = tree_totals(tree, o_.mode);
+  if (tree.device().spec().is_ttnn()) {
+    Measure m;
+    m.bytes = t.bytes;
+    m.time_s = t.step_s;
+    if (need_pcc) m.pcc = ttnn_pcc(hw, tree);
+    return m;
+  }
+  return host_measure(host_runs({{&hw, &tree}}).front(), t, op_path);
 }
 
 }  // namespace ttt::tune_detail

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tune/tune_cache.hpp"
 #include "tune/tune_eval.hpp"
@@ -36,7 +37,12 @@ class Measurer {
   // on cpu always, on ttnn when `need_pcc`.
   Measure measure(const ModuleHardwareConfig& hw, const Transformer& tree, const std::string& op_path, bool need_pcc);
   double ttnn_pcc(const ModuleHardwareConfig& hw, const Transformer& tree);
-  HostRun host_run(const ModuleHardwareConfig& hw, const Transformer& tree);
+  // Host runs of several configs measured together (they take turns), cached as a group.
+  struct HostConfig {
+    const ModuleHardwareConfig* hw;
+    const Transformer* tree;
+  };
+  std::vector<HostRun> host_runs(const std::vector<HostConfig>& configs);
   double elapsed_s() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count(); }
 
  private:
@@ -47,6 +53,9 @@ class Measurer {
   bool warmed_up_ = false;
   std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
 };
+
+// A host run as the measure of the op at `op_path` (empty: the whole step).
+Measure host_measure(const HostRun& run, const TreeTotals& totals, const std::string& op_path);
 
 // "a.b.c" -> "a.b"; "" for a top-level name.
 std::string parent_of(const std::string& path);

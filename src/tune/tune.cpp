@@ -4,6 +4,7 @@
 // by more than the noise margin. docs/tuning.md has the details.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -91,8 +92,13 @@ class Tuner {
     o_.progress(p);
   }
   std::vector<ResolvedOp> ops_to_tune(const Transformer& start_tree);
-  TunedOp tune_op(const ResolvedOp& op, std::vector<Winner>& winners, const ModuleHardwareConfig& start_hw,
-                  const Transformer& start_tree);
+  TunedOp tune_op(const ResolvedOp& op, std::vector<Winner>& winners);
+  static std::vector<Winner> with_winner(std::vector<Winner> ws, const Winner& w) {
+    auto it = std::find_if(ws.begin(), ws.end(), [&](const Winner& x) { return x.key == w.key; });
+    if (it != ws.end()) *it = w;
+    else ws.push_back(w);
+    return ws;
+  }
 
   const TuneOptions& o_;
   TransformerSpec spec_;
@@ -141,26 +147,32 @@ std::vector<ResolvedOp> Tuner::ops_to_tune(const Transformer& start_tree) {
   return out;
 }
 
-TunedOp Tuner::tune_op(const ResolvedOp& op, std::vector<Winner>& winners, const ModuleHardwareConfig& start_hw,
-                       const Transformer& start_tree) {
+TunedOp Tuner::tune_op(const ResolvedOp& op, std::vector<Winner>& winners) {
   const ScoreWeights w = score_weights(o_.target);
   const double margin = noise_margin(device_);
+  const bool host = !device_.is_ttnn();
   TunedOp rec;
   rec.key = override_key(op.path);
   rec.path = op.path;
   rec.start = op.config;
   rec.tuned = op.config;
-  const double start_s = m_.measure(start_hw, start_tree, op.path, false).time_s;
 
   ModuleHardwareConfig cur_hw = hw_of(winners);
-  auto cur_tree = m_.evaluator().spec_tree(cur_hw);
-  Measure inc = m_.measure(cur_hw, *cur_tree, op.path, false);
-  rec.start_s = inc.time_s;
-  report(op.path, "", start_s, inc.time_s);
+  std::shared_ptr<Transformer> cur_tree = m_.evaluator().spec_tree(cur_hw);
+  // The current config's measure: on ttnn devices the cost model's, on the host measured
+  // again with each axis's candidates (they take turns).
+  Measure inc;
+  bool measured_inc = false;
+  if (!host) {
+    inc = m_.measure(cur_hw, *cur_tree, op.path, false);
+    rec.start_s = inc.time_s;
+    measured_inc = true;
+  }
+  std::optional<double> won_s;  // the last winner's measure, in the round it won
   std::vector<ResolvedOp> storage;
-  const ResolvedOp cur = find_op(*cur_tree, o_.mode, op.path, storage);
-  OpConfig current = cur.config;
-  ResolvedOp axis_op = cur;
+  OpConfig current = find_op(*cur_tree, o_.mode, op.path, storage).config;
+  ResolvedOp axis_op = find_op(*cur_tree, o_.mode, op.path, storage);
+  report(op.path, "", rec.start_s, inc.time_s);
 
   for (std::size_t axis_index = 0;; ++axis_index) {
     // Axes around the current winner (an earlier axis may have changed it).
@@ -181,33 +193,37 @@ TunedOp Tuner::tune_op(const ResolvedOp& op, std::vector<Winner>& winners, const
       if (out_of_budget()) break;
       ++tried_;
       ++m_.stats().proposed;
-      std::vector<Winner> ws = winners;
-      Winner mine{rec.key, o_.mode, op.config, cfg};
-      auto it = std::find_if(ws.begin(), ws.end(), [&](const Winner& x) { return x.key == rec.key; });
-      if (it != ws.end()) *it = mine;
-      else ws.push_back(mine);
-      Candidate c{cfg, hw_of(ws), nullptr, {}, 0, trials_.size()};
+      Candidate c{cfg, hw_of(with_winner(winners, Winner{rec.key, o_.mode, op.config, cfg, op.shape.kind == OpKind::kv_cache})), nullptr, {}, 0,
+                  trials_.size()};
       trials_.push_back(TuneTrial{op.path, axis.name, cfg, false, "", 0, 0, std::nullopt, false});
       try {
         c.tree = m_.evaluator().spec_tree(c.hw);
         // The file must reproduce the candidate exactly.
-        const ResolvedOp& got = find_op(*c.tree, o_.mode, op.path, storage);
-        TTT_CHECK(got.config == cfg, InvalidConfig, "tune: {} resolves to another config than the candidate",
-                  op.path);
+        TTT_CHECK(find_op(*c.tree, o_.mode, op.path, storage).config == cfg, InvalidConfig,
+                  "tune: {} resolves to another config than the candidate", op.path);
       } catch (const Error& e) {
         trials_[c.trial].problem = e.detail();
         ++m_.stats().rejected_invalid;
-        report(op.path, axis.name, start_s, inc.time_s);
+        report(op.path, axis.name, rec.start_s, inc.time_s);
         continue;
       }
-      c.m = m_.measure(c.hw, *c.tree, op.path, false);
-      ++m_.stats().measured;
-      trials_[c.trial].valid = true;
-      trials_[c.trial].time_s = c.m.time_s;
-      trials_[c.trial].bytes = c.m.bytes;
-      trials_[c.trial].pcc = c.m.pcc;
+      if (!host) c.m = m_.measure(c.hw, *c.tree, op.path, false);
       cands.push_back(std::move(c));
-      report(op.path, axis.name, start_s, inc.time_s);
+      report(op.path, axis.name, rec.start_s, inc.time_s);
+    }
+    if (host && !cands.empty()) {
+      std::vector<Measurer::HostConfig> group{{&cur_hw, cur_tree.get()}};
+      for (const Candidate& c : cands) group.push_back({&c.hw, c.tree.get()});
+      const std::vector<HostRun> runs = m_.host_runs(group);
+      inc = host_measure(runs[0], tree_totals(*cur_tree, o_.mode), op.path);
+      for (std::size_t i = 0; i < cands.size(); ++i)
+        cands[i].m = host_measure(runs[i + 1], tree_totals(*cands[i].tree, o_.mode), op.path);
+      if (!measured_inc) rec.start_s = inc.time_s, measured_inc = true;
+    }
+    for (Candidate& c : cands) {
+      ++m_.stats().measured;
+      TuneTrial& t = trials_[c.trial];
+      t.valid = true, t.time_s = c.m.time_s, t.bytes = c.m.bytes, t.pcc = c.m.pcc;
     }
     const double inc_score = w.time + w.bytes;
     for (Candidate& c : cands)
@@ -227,42 +243,51 @@ TunedOp Tuner::tune_op(const ResolvedOp& op, std::vector<Winner>& winners, const
         continue;
       }
       inc = c.m;
+      won_s = c.m.time_s;
       current = c.config;
+      cur_hw = c.hw;
+      cur_tree = c.tree;
       trials_[c.trial].won = true;
-      std::vector<Winner>& ws = winners;
-      Winner mine{rec.key, o_.mode, op.config, c.config};
-      auto it = std::find_if(ws.begin(), ws.end(), [&](const Winner& x) { return x.key == rec.key; });
-      if (it != ws.end()) *it = mine;
-      else ws.push_back(mine);
-      report(op.path, axis.name, start_s, inc.time_s);
+      winners = with_winner(winners, Winner{rec.key, o_.mode, op.config, c.config, op.shape.kind == OpKind::kv_cache});
+      report(op.path, axis.name, rec.start_s, inc.time_s);
       break;
     }
     if (m_.stats().budget_exhausted) break;
   }
+  if (!measured_inc) rec.start_s = inc.time_s = m_.measure(cur_hw, *cur_tree, op.path, false).time_s;
   rec.tuned = current;
-  rec.tuned_s = inc.time_s;
+  rec.tuned_s = won_s.value_or(rec.start_s);
   rec.changes = config_changes(rec.start, rec.tuned);
   return rec;
 }
 
 TuneResult Tuner::run() {
   TuneResult result;
-  const auto start_tree = m_.evaluator().spec_tree(start_);
+  const std::shared_ptr<Transformer> start_tree = m_.evaluator().spec_tree(start_);
   const ModuleHardwareConfig start_hw = hw_of({});
   const std::vector<ResolvedOp> ops = ops_to_tune(*start_tree);
-  const Measure m0 = m_.measure(start_hw, *start_tree, "", true);
-  result.start_step_s = m0.time_s;
-  result.start_pcc = m0.pcc.value_or(0.0);
+  Measure m0;
+  if (device_.is_ttnn()) m0 = m_.measure(start_hw, *start_tree, "", true);
 
   std::vector<Winner> winners;
   for (const ResolvedOp& op : ops) {
     if (out_of_budget()) break;
-    result.ops.push_back(tune_op(op, winners, start_hw, *start_tree));
+    result.ops.push_back(tune_op(op, winners));
     ++m_.stats().ops_tuned;
   }
   const ModuleHardwareConfig final_hw = hw_of(winners);
-  const auto final_tree = m_.evaluator().spec_tree(final_hw);
-  const Measure mf = m_.measure(final_hw, *final_tree, "", true);
+  const std::shared_ptr<Transformer> final_tree = m_.evaluator().spec_tree(final_hw);
+  Measure mf;
+  if (device_.is_ttnn()) {
+    mf = m_.measure(final_hw, *final_tree, "", true);
+  } else {
+    // The start and the result measured together.
+    const std::vector<HostRun> runs = m_.host_runs({{&start_hw, start_tree.get()}, {&final_hw, final_tree.get()}});
+    m0 = host_measure(runs[0], tree_totals(*start_tree, o_.mode), "");
+    mf = host_measure(runs[1], tree_totals(*final_tree, o_.mode), "");
+  }
+  result.start_step_s = m0.time_s;
+  result.start_pcc = m0.pcc.value_or(0.0);
   result.tuned_step_s = mf.time_s;
   result.tuned_pcc = mf.pcc.value_or(0.0);
   TuneStats& st = m_.stats();
@@ -302,7 +327,7 @@ std::string check_candidate(const TransformerSpec& spec, const ModuleHardwareCon
     start.device = device->name();
     const Transformer base(spec, device, start);
     const ResolvedOp& op = find_op(base, mode, path, storage);
-    const Winner w{override_key(path), mode, op.config, candidate};
+    const Winner w{override_key(path), mode, op.config, candidate, op.shape.kind == OpKind::kv_cache};
     const ModuleHardwareConfig with = load_rendered(render_yaml(start, {w}, {}), start);
     const Transformer tree(spec, device, with);
     if (!(find_op(tree, mode, path, storage).config == candidate)) return "the file does not reproduce the candidate";

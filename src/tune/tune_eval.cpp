@@ -103,54 +103,51 @@ std::unique_ptr<Transformer> Evaluator::model(const ModuleHardwareConfig& hw, in
   return std::make_unique<Transformer>(with_layers(layers), device_, hw, weights_, loader);
 }
 
-ModelRun Evaluator::run(Transformer& model, const ModuleHardwareConfig& hw, int timing_steps, bool profile) {
+std::vector<float> Evaluator::start(Transformer& model, const ModuleHardwareConfig& hw) {
   const ModuleShapes& s = hw.shapes;
-  ModelRun out;
   OpProfiler::enable(false);
-  // Timed steps: at least `timing_steps`, and at least min_timed_s of them (a small
-  // model's step is microseconds), at most kMaxTimedSteps.
-  const double min_timed_s = o_.min_timed_s;
-  constexpr int kMaxTimedSteps = 500;
-  auto time_steps = [&](auto&& step) {
-    double total = 0;
-    for (int i = 0; i < kMaxTimedSteps && (i < timing_steps || (timing_steps > 0 && total < min_timed_s)); ++i) {
-      OpProfiler::enable(profile);
-      OpProfiler::take();
-      const auto t0 = Clock::now();
-      step();
-      const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
-      out.op_s.push_back(OpProfiler::take());
-      OpProfiler::enable(false);
-      out.step_s.push_back(dt);
-      total += dt;
-    }
-  };
-  if (o_.mode == Mode::decode) {
-    const int64_t n = static_cast<int64_t>(tokens_.size());
-    TTT_CHECK(n < s.cache_len, InvalidConfig,
-              "tune: {} accuracy tokens and the timed steps need a KV cache of {} positions; the shapes give {} "
-              "(shapes.cache_len); raise it (--seq-len) or lower --tokens",
-              n, n + 1, s.cache_len);
-    model.compile_decode(DecodeShape{s.decode_batch, s.cache_len});
-    std::vector<int32_t> ids(static_cast<std::size_t>(s.decode_batch)), pos(ids.size());
-    for (int64_t t = 0; t < n; ++t) {
-      std::fill(ids.begin(), ids.end(), tokens_[static_cast<std::size_t>(t)]);
-      std::fill(pos.begin(), pos.end(), static_cast<int32_t>(t));
-      const std::vector<float> l = to_float(model.forward_decode(ids, pos));
-      out.logits.insert(out.logits.end(), l.begin(), l.end());
-    }
-    // Timed steps decode the next position again and again (each rewrites its cache row).
-    std::fill(ids.begin(), ids.end(), tokens_.front());
-    std::fill(pos.begin(), pos.end(), static_cast<int32_t>(n));
-    time_steps([&] { model.forward_decode(ids, pos); });
-  } else {
+  if (o_.mode == Mode::prefill) {
     model.compile(PrefillShape{s.prefill_batch, s.prefill_seq});
     std::vector<int32_t> ids;
     for (int64_t u = 0; u < s.prefill_batch; ++u) ids.insert(ids.end(), tokens_.begin(), tokens_.end());
-    out.logits = to_float(model.forward_prefill(ids, s.prefill_batch));
-    time_steps([&] { model.forward_prefill(ids, s.prefill_batch); });
+    return to_float(model.forward_prefill(ids, s.prefill_batch));
   }
-  return out;
+  const int64_t n = static_cast<int64_t>(tokens_.size());
+  TTT_CHECK(n < s.cache_len, InvalidConfig,
+            "tune: {} accuracy tokens and the timed steps need a KV cache of {} positions; the shapes give {} "
+            "(shapes.cache_len); raise it (--seq-len) or lower --tokens",
+            n, n + 1, s.cache_len);
+  model.compile_decode(DecodeShape{s.decode_batch, s.cache_len});
+  std::vector<int32_t> ids(static_cast<std::size_t>(s.decode_batch)), pos(ids.size());
+  std::vector<float> logits;
+  for (int64_t t = 0; t < n; ++t) {
+    std::fill(ids.begin(), ids.end(), tokens_[static_cast<std::size_t>(t)]);
+    std::fill(pos.begin(), pos.end(), static_cast<int32_t>(t));
+    const std::vector<float> l = to_float(model.forward_decode(ids, pos));
+    logits.insert(logits.end(), l.begin(), l.end());
+  }
+  return logits;
+}
+
+void Evaluator::timed_step(Transformer& model, const ModuleHardwareConfig& hw, bool profile, ModelRun& out) {
+  const ModuleShapes& s = hw.shapes;
+  OpProfiler::enable(profile);
+  OpProfiler::take();
+  const auto t0 = Clock::now();
+  if (o_.mode == Mode::decode) {
+    // Decode the position after the accuracy tokens again and again (each step rewrites
+    // its cache row).
+    const std::vector<int32_t> ids(static_cast<std::size_t>(s.decode_batch), tokens_.front());
+    const std::vector<int32_t> pos(ids.size(), static_cast<int32_t>(tokens_.size()));
+    model.forward_decode(ids, pos);
+  } else {
+    std::vector<int32_t> ids;
+    for (int64_t u = 0; u < s.prefill_batch; ++u) ids.insert(ids.end(), tokens_.begin(), tokens_.end());
+    model.forward_prefill(ids, s.prefill_batch);
+  }
+  out.step_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  out.op_s.push_back(OpProfiler::take());
+  OpProfiler::enable(false);
 }
 
 double Evaluator::pcc(const std::vector<float>& logits) {

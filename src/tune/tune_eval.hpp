@@ -23,10 +23,9 @@ struct TreeTotals {
 };
 TreeTotals tree_totals(const Transformer& tree, Mode mode);
 
-// One run of a model with weights: the logits of the accuracy tokens, then per timed step
-// the profiled seconds of every op (by path) and the step's wall time.
+// Timed steps of a model: per step the profiled seconds of every op (by path) and the
+// step's wall time.
 struct ModelRun {
-  std::vector<float> logits;
   std::vector<std::map<std::string, double>> op_s;
   std::vector<double> step_s;
 };
@@ -40,9 +39,10 @@ class Evaluator {
   std::unique_ptr<Transformer> spec_tree(const ModuleHardwareConfig& hw, int64_t layers = 0) const;
   // A model with weights (converted once per format and kept), not compiled.
   std::unique_ptr<Transformer> model(const ModuleHardwareConfig& hw, int64_t layers = 0);
-  // Compiles for the mode and its shapes, feeds the accuracy tokens, then times
-  // `timing_steps` steps (profiled when `profile`).
-  ModelRun run(Transformer& model, const ModuleHardwareConfig& hw, int timing_steps, bool profile);
+  // Compiles for the mode and its shapes and feeds the accuracy tokens; returns the logits.
+  std::vector<float> start(Transformer& model, const ModuleHardwareConfig& hw);
+  // One more step of a started model, timed (and profiled when `profile`), appended to `out`.
+  void timed_step(Transformer& model, const ModuleHardwareConfig& hw, bool profile, ModelRun& out);
   // Logits PCC against the double-precision reference (computed on first use).
   double pcc(const std::vector<float>& logits);
 

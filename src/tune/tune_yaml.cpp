@@ -1,5 +1,7 @@
 #include "tune/tune_yaml.hpp"
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "ttt/yaml_fields.hpp"
@@ -37,14 +39,6 @@ std::string override_key(const std::string& path) {
   return dot == std::string::npos ? path : "layers.*" + path.substr(dot);
 }
 
-std::vector<std::string> config_changes(const OpConfig& from, const OpConfig& to) {
-  std::vector<std::string> out;
-  const std::vector<Field> a = fields_of(from), b = fields_of(to);
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (a[i].text != b[i].text) out.push_back(fmt::format("{} {} -> {}", a[i].name, a[i].text, b[i].text));
-  return out;
-}
-
 std::string render_yaml(const ModuleHardwareConfig& start, const std::vector<Winner>& winners,
                         const std::vector<std::string>& comment) {
   YAML::Node ops(YAML::NodeType::Map);
@@ -63,7 +57,7 @@ std::string render_yaml(const ModuleHardwareConfig& start, const std::vector<Win
       YAML::Node node = YAML::Clone(b[i].node);
       if (node.IsMap()) node.SetStyle(YAML::EmitterStyle::Flow);
       diff[b[i].name] = node;
-      if (b[i].name == "weights_dtype") weights[b[i].name] = YAML::Clone(b[i].node);
+      if (b[i].name == "weights_dtype" || (w.cache && b[i].name == "dtype")) weights[b[i].name] = YAML::Clone(b[i].node);
     }
     if (diff.size() == 0) continue;
     set_fields(ops, fmt::format("{}.{}", to_string(w.mode), w.key), diff);
@@ -93,3 +87,46 @@ ModuleHardwareConfig load_rendered(const std::string& text, const ModuleHardware
 }
 
 }  // namespace ttt::tune_detail
+
+namespace ttt {
+
+namespace {
+
+// Leaves of a YAML value by dotted path ("kernel_config.matmul_1d.grid.x" -> "8").
+void flatten(const YAML::Node& n, const std::string& path, std::map<std::string, std::string>& out) {
+  if (n.IsMap()) {
+    for (const auto& kv : n) flatten(kv.second, path + "." + kv.first.as<std::string>(), out);
+  } else if (n.IsScalar()) {
+    out[path] = n.Scalar();
+  } else if (n.IsNull()) {
+    out[path] = "null";
+  } else {
+    YAML::Emitter e;
+    e << YAML::Flow << n;
+    out[path] = e.c_str();
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> config_changes(const OpConfig& from, const OpConfig& to) {
+  std::vector<std::string> out;
+  const std::vector<tune_detail::Field> a = tune_detail::fields_of(from), b = tune_detail::fields_of(to);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].text == b[i].text) continue;
+    std::map<std::string, std::string> fa, fb;
+    flatten(a[i].node, a[i].name, fa);
+    flatten(b[i].node, b[i].name, fb);
+    bool same_keys = fa.size() == fb.size();
+    for (const auto& [k, v] : fa) same_keys = same_keys && fb.count(k) == 1;
+    if (!same_keys) {  // another kind of program config, a shard spec added: the whole field
+      out.push_back(fmt::format("{} {} -> {}", a[i].name, a[i].text, b[i].text));
+      continue;
+    }
+    for (const auto& [k, v] : fa)
+      if (fb[k] != v) out.push_back(fmt::format("{} {} -> {}", k, v, fb[k]));
+  }
+  return out;
+}
+
+}  // namespace ttt

@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "ttt/hardware_config.hpp"
+#include "ttt/tune.hpp"
 
 namespace ttt::tune_detail {
 
@@ -17,17 +18,17 @@ struct Winner {
   Mode mode = Mode::decode;
   OpConfig start;   // the op's config in `mode` under the start configuration
   OpConfig config;  // its winner
+  // A KV cache's dtype, like any op's weights_dtype, is one for both modes (one cache
+  // is filled by prefill and read by decode).
+  bool cache = false;
 };
 
 // The override key of an op path: a layer's ops stand for every layer.
 std::string override_key(const std::string& path);
 
-// "weights_dtype BFLOAT8_B -> BFLOAT4_B", one per top-level field that differs.
-std::vector<std::string> config_changes(const OpConfig& from, const OpConfig& to);
-
 // The hardware-config file: the start's settings and overrides, then per winner the
-// fields that differ from its start config under "<mode>.<key>" (weights_dtype under both
-// modes' keys: one copy of the weights serves both).
+// fields that differ from its start config under "<mode>.<key>" (weights_dtype, and a KV
+// cache's dtype, under both modes' keys: one copy of the weights or cache serves both).
 std::string render_yaml(const ModuleHardwareConfig& start, const std::vector<Winner>& winners,
                         const std::vector<std::string>& comment);
 

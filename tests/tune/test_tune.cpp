@@ -88,6 +88,27 @@ TEST_F(Tune, CandidatesTheSearchMeasuresAllValidate) {
       for (const OpConfig& c : axis.values) EXPECT_NE(c, op.config) << op.path << " " << axis.name;
 }
 
+TEST_F(Tune, SharedFormatsAreWrittenForBothModes) {
+  // One copy of the weights and one KV cache serve prefill and decode: a decode winner
+  // that changes either is written under both modes' keys, so it validates.
+  TransformerSpec spec = builtin_spec("tinystories-260k");
+  spec.num_layers = 1;
+  const ModuleHardwareConfig hw("ttnn:n150");
+  const Transformer tree(spec, Device::open("ttnn:n150"), hw);
+  std::vector<ResolvedOp> ops = tree.all_ops(Mode::decode);
+  OpConfig kv = find(ops, "layers.0.attention.kv_cache").config;
+  kv.dtype = DataType::BFLOAT16;
+  EXPECT_EQ(check_candidate(spec, hw, "layers.0.attention.kv_cache", Mode::decode, kv), "");
+  OpConfig ff2 = find(ops, "layers.0.mlp.ff2_matmul").config;
+  ff2.weights_dtype = DataType::BFLOAT4_B;
+  EXPECT_EQ(check_candidate(spec, hw, "layers.0.mlp.ff2_matmul", Mode::decode, ff2), "");
+  ff2.compute_kernel_config.fp32_dest_acc_en = true;
+  std::visit([](auto& k) {
+    if constexpr (requires { k.out_subblock_w; }) k.out_subblock_h = 8, k.out_subblock_w = 1;
+  }, ff2.kernel_config);
+  EXPECT_NE(check_candidate(spec, hw, "layers.0.mlp.ff2_matmul", Mode::decode, ff2), "");
+}
+
 TEST_F(Tune, FileLoadsAndResolvesToTheWinnersInEveryLayer) {
   const TuneOptions o = options("ttnn:n150");
   const TuneResult r = tune(o);
