@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "table.hpp"
 #include "ttt/error.hpp"
+#include "ttt/intents.hpp"
 #include "ttt/models/model_config.hpp"
 #include "ttt/modules/transformer.hpp"
 #include "ttt/yaml_fields.hpp"
@@ -422,6 +423,77 @@ int run_validate(const std::string& file, const Selection& s) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------
+// intents
+// ---------------------------------------------------------------------------------------
+
+// The fields an intent decides, as one cell: weights (or the cache's dtype) and math for
+// precision and the target, placement for memory and the target, program config for tiling.
+std::string intent_cell(const std::string& key, const ResolvedOp& r, const DeviceSpec& d) {
+  const OpConfig& c = r.config;
+  std::vector<std::string> parts;
+  const bool precision = key == "precision" || key == "optimization_target" || key == "default";
+  if (precision) {
+    if (r.shape.kind == OpKind::kv_cache) parts.push_back(dtype_str(c.dtype) + " cache");
+    else if (c.weights_dtype) parts.push_back(dtype_str(*c.weights_dtype) + " weights");
+    if (d.is_ttnn()) parts.push_back(math_str(c.compute_kernel_config, d));
+  }
+  if (key == "memory" || key == "optimization_target" || key == "default") parts.push_back(memory_str(c.memory_config));
+  if (key == "tiling" || key == "default") parts.push_back(program_str(c.kernel_config));
+  return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// One table per device: what every intent resolves to on each kind of op, through the
+// same resolution as a hardware-config file (llama-3.2-1b's shapes, 1 user, KV cache 128).
+int run_intents(const std::string& device_name, const std::string& mode_name) {
+  const Mode mode = parse_enum<Mode>(mode_name);
+  TransformerSpec spec = builtin_spec("llama-3.2-1b");
+  spec.num_layers = 1;
+  const auto device = Device::open(device_name);
+  const DeviceSpec& d = device->spec();
+  const auto base = build(spec, ModuleHardwareConfig(device->name()));
+  const std::vector<std::pair<std::string, std::string>> columns = {
+      {"FF1/FF3 matmuls", "layers.0.mlp.ff1_matmul"},        {"FF2 matmul", "layers.0.mlp.ff2_matmul"},
+      {"QKV, WO, LM head matmuls", "layers.0.attention.qkv_matmul"}, {"KV cache", "layers.0.attention.kv_cache"},
+      {"SDPA", "layers.0.attention.sdpa"},                  {"RMS norm", "layers.0.attention_norm.rms_norm"},
+      {"element-wise", "layers.0.mlp.swiglu_mul"}};
+  std::vector<ResolvedOp> ops;
+  for (const auto& [title, path] : columns)
+    for (const ResolvedOp& r : base->all_ops(mode))
+      if (r.path == path) ops.push_back(r);
+  std::string out = fmt::format("Intents on {} ({}; llama-3.2-1b shapes, {}):\n\n| intent |", d.name, to_string(mode),
+                                shapes_str(mode, ModuleShapes{}));
+  for (const auto& c : columns) out += " " + c.first + " |";
+  out += "\n|---|";
+  for (std::size_t i = 0; i < columns.size(); ++i) out += "---|";
+  out += "\n| (module default, balanced) |";
+  for (const ResolvedOp& r : ops) out += " " + intent_cell("default", r, d) + " |";
+  out += "\n";
+  for (const Intent& intent : all_intents()) {
+    out += fmt::format("| `{}: {}` |", intent.key, intent.value);
+    for (const ResolvedOp& r : ops) {
+      // Both modes: one copy of the weights serves both, so a weights change must name both.
+      const std::string yaml = fmt::format("ops:\n  {}: {}\n", r.path, intent.yaml());
+      const ModuleHardwareConfig hw = ModuleHardwareConfig::from_yaml_string(yaml, device->name(), "<intent>");
+      const ResolvedOp got = resolve_op(r.path, r.name, r.shape, mode, hw, d);
+      std::string cell = intent_cell(intent.key, got, d);
+      if (got.config == r.config) {
+        cell += " (default)";
+      } else {
+        try {
+          build(spec, hw);
+        } catch (const Error&) {
+          cell += " (refused by the op here)";
+        }
+      }
+      out += " " + cell + " |";
+    }
+    out += "\n";
+  }
+  fmt::print("{}", out);
+  return 0;
+}
+
 }  // namespace
 
 void add_config_command(CLI::App& app, Runner& runner) {
@@ -446,6 +518,17 @@ void add_config_command(CLI::App& app, Runner& runner) {
   val_cmd->add_option("file", *file, "Hardware config (YAML)")->required();
   add_selection(val_cmd, *val, true);
   val_cmd->callback([val, file, &runner] { runner = [val, file] { return run_validate(*file, *val); }; });
+
+  auto intent_device = std::make_shared<std::string>("ttnn:n150");
+  auto intent_mode = std::make_shared<std::string>("decode");
+  auto* intents_cmd = config->add_subcommand(
+      "intents", "The table that resolves precision, memory, tiling and optimization_target intents on a device");
+  intents_cmd->add_option("--device", *intent_device, "cpu, ttnn:n150, ttnn:n300, ttnn:p150, ttnn:t3k (default ttnn:n150)");
+  intents_cmd->add_option("--mode", *intent_mode, "prefill or decode (default decode)")
+      ->check(CLI::IsMember({"prefill", "decode"}));
+  intents_cmd->callback([intent_device, intent_mode, &runner] {
+    runner = [intent_device, intent_mode] { return run_intents(*intent_device, *intent_mode); };
+  });
 }
 
 }  // namespace ttt::cli

@@ -17,5 +17,6 @@ void add_cache_command(CLI::App& app, Runner& runner);
 void add_bench_command(CLI::App& app, Runner& runner);
 void add_config_command(CLI::App& app, Runner& runner);
 void add_estimate_command(CLI::App& app, Runner& runner);
+void add_tune_command(CLI::App& app, Runner& runner);
 
 }  // namespace ttt::cli

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   ttt::cli::add_bench_command(app, runner);
   ttt::cli::add_config_command(app, runner);
   ttt::cli::add_estimate_command(app, runner);
+  ttt::cli::add_tune_command(app, runner);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -245,7 +245,8 @@ void apply_precision_intent(OpConfig& cfg, Precision p, const OpShape& shape, Mo
   if (!device.is_ttnn()) {
     const DataType w = p == Precision::high ? DataType::FLOAT32 : p == Precision::medium ? DataType::BFLOAT16
                                                                                         : DataType::BFLOAT8_B;
-    if (weights) cfg.weights_dtype = w;
+    // Block floats exist for matmul weights only (norm and embedding tables stay bf16).
+    if (weights) cfg.weights_dtype = is_block_float(w) && shape.kind != OpKind::matmul ? DataType::BFLOAT16 : w;
     if (shape.kind == OpKind::kv_cache) cfg.dtype = p == Precision::high ? DataType::FLOAT32 : DataType::BFLOAT16;
     return;
   }
@@ -259,7 +260,7 @@ void apply_precision_intent(OpConfig& cfg, Precision p, const OpShape& shape, Mo
       break;
     case Precision::medium:
       cfg.compute_kernel_config = compute_preset(MathFidelity::HiFi2);
-      if (weights) cfg.weights_dtype = DataType::BFLOAT8_B;
+      if (weights) cfg.weights_dtype = shape.kind == OpKind::matmul ? DataType::BFLOAT8_B : DataType::BFLOAT16;
       if (shape.kind == OpKind::kv_cache) cfg.dtype = DataType::BFLOAT8_B;
       break;
     case Precision::low:

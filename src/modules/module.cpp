@@ -7,13 +7,14 @@
 
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
+#include "ttt/intents.hpp"
 #include "ttt/modules/memory_plan.hpp"
 #include "ttt/yaml_fields.hpp"
 
 namespace ttt {
 namespace {
 
-constexpr const char* kIntentKeys[] = {"precision", "memory", "tiling"};
+constexpr const char* kIntentKeys[] = {"precision", "memory", "tiling", "optimization_target"};
 
 bool is_intent(const std::string& key) {
   for (const char* k : kIntentKeys)
@@ -22,7 +23,7 @@ bool is_intent(const std::string& key) {
 }
 
 std::string accepted_op_keys() {
-  std::string out = "precision, memory, tiling";
+  std::string out = "precision, memory, tiling, optimization_target";
   OpConfig probe;
   OpConfig::visit_fields(probe, [&](const char* name, auto&) { out += std::string(", ") + name; });
   return out;
@@ -51,7 +52,14 @@ void apply_tiling_intent(OpConfig& cfg, const std::string& tiling) {
 void apply_yaml_override(const OpOverride& ov, OpConfig& cfg, const OpShape& shape, Mode mode,
                          const DeviceSpec& device) {
   const YamlContext base{ov.file, "ops." + ov.key};
-  // Intents first, so explicit fields written beside them win.
+  // Intents first, so explicit fields written beside them win; the target's column first
+  // of all, so a finer intent beside it wins.
+  for (const auto& kv : *ov.fields)
+    if (kv.first.as<std::string>() == "optimization_target") {
+      OptimizationTarget t{};
+      merge_yaml(kv.second, t, YamlContext{ov.file, base.path + ".optimization_target"});
+      apply_target_intent(cfg, t, shape, mode, device);
+    }
   for (const auto& kv : *ov.fields) {
     const std::string key = kv.first.as<std::string>();
     const YamlContext ctx{ov.file, base.path + "." + key};
