@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "cli_runner.hpp"
+#include "ttt/device.hpp"
 
 namespace ttt::test {
 namespace {
@@ -28,7 +29,7 @@ TEST(CliTune, WritesAFileThatValidatesAndLoads) {
   fs::create_directories(dir);
   const std::string out = (dir / "tuned.yaml").string();
   const std::string common = fmt::format("--spec tinystories-260k --device ttnn:n150 --cache-dir {} -q", (dir / "c").string());
-  CliResult r = run_cli(fmt::format("tune {} --tokens 2 --seq-len 64 -o {}", common, out));
+  CliResult r = run_cli(fmt::format("tune {} --tokens 2 --seq-len 64 --target memory --min-pcc 0.9 -o {}", common, out));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("candidates: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("wrote " + out), std::string::npos) << r.out;
@@ -42,7 +43,7 @@ TEST(CliTune, WritesAFileThatValidatesAndLoads) {
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(" yaml "), std::string::npos) << r.out;
   // A second run: everything from the cache.
-  r = run_cli(fmt::format("tune {} --tokens 2 --seq-len 64 -o {} --no-report", common, out));
+  r = run_cli(fmt::format("tune {} --tokens 2 --seq-len 64 --target memory --min-pcc 0.9 -o {} --no-report", common, out));
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find(" 0 misses"), std::string::npos) << r.out;
   fs::remove_all(dir);
@@ -60,7 +61,7 @@ TEST(CliTune, BadOptionsSayWhatToChange) {
 // docs/hardware_config.md holds the intent table of every device as the command prints it.
 TEST(CliTune, IntentTablesInTheDocsMatchTheCode) {
   const std::string docs = read(fs::path(TTT_SOURCE_DIR) / "docs" / "hardware_config.md");
-  for (const char* device : {"cpu", "ttnn:n150", "ttnn:n300", "ttnn:p150", "ttnn:t3k"}) {
+  for (const std::string& device : Device::known_names()) {
     const CliResult r = run_cli(fmt::format("config intents --device {}", device));
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(docs.find(r.out), std::string::npos)
