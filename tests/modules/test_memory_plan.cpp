@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "../error_test_util.hpp"
 #include "ttt/activation_arena.hpp"
 #include "ttt/error.hpp"
 #include "ttt/modules/memory_plan.hpp"
@@ -15,23 +16,12 @@
 namespace ttt {
 namespace {
 
-// The message of the error `fn` throws (empty, and a test failure, when it throws none).
+using test::contains;
+
+// The message of the error `fn` throws.
 template <typename Fn>
 std::string error_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::InvalidConfig) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
-
-::testing::AssertionResult contains(const std::string& text, std::initializer_list<const char*> parts) {
-  for (const char* p : parts)
-    if (text.find(p) == std::string::npos) return ::testing::AssertionFailure() << "'" << p << "' not in:\n" << text;
-  return ::testing::AssertionSuccess();
+  return test::invalid_config_message(fn);
 }
 
 TEST(MemoryPlan, SumsWeightsOnceKvCachesAndBuffersPerChip) {

@@ -5,6 +5,7 @@
 
 #include <initializer_list>
 
+#include "../error_test_util.hpp"
 #include "module_reference.hpp"
 #include "ttt/error.hpp"
 #include "ttt/modules/transformer.hpp"
@@ -14,25 +15,8 @@ namespace {
 
 using test::Vec;
 
-// The InvalidConfig message `fn` throws (empty, and a test failure, when it does not).
-template <typename Fn>
-std::string invalid_config_message(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::InvalidConfig) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return {};
-}
-
-// Whether `text` contains every one of `parts`.
-::testing::AssertionResult contains(const std::string& text, std::initializer_list<const char*> parts) {
-  for (const char* p : parts)
-    if (text.find(p) == std::string::npos) return ::testing::AssertionFailure() << "'" << p << "' not in: " << text;
-  return ::testing::AssertionSuccess();
-}
+using test::contains;
+using test::invalid_config_message;
 
 TEST(ModuleSpecs, ValidationErrorsNameTheField) {
   AttentionSpec gqa(256, 6);

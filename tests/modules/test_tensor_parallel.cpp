@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "../error_test_util.hpp"
 #include "../models/model_test_util.hpp"
 #include "module_reference.hpp"
 #include "module_test_util.hpp"
@@ -40,17 +41,7 @@ int32_t argmax(const std::vector<float>& v) {
   return static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
-template <typename F>
-std::string invalid_config_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::InvalidConfig) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return {};
-}
+using test::invalid_config_message;
 
 ResolvedOp find_op(const Module& m, Mode mode, const std::string& path) {
   for (const auto& r : m.all_ops(mode))
