@@ -48,4 +48,17 @@ constexpr int64_t element_bytes(DataType t) {
 // Average bits per element as stored (bfp8: 8.5, bfp4: 4.5), for bandwidth figures.
 constexpr double bits_per_element(DataType t) { return static_cast<double>(tile_bytes(t)) * 8.0 / kTileElems; }
 
+// The short name tables print: fp32, bf16, bfp8_b, bfp4_b, int32, uint32.
+constexpr const char* short_name(DataType t) {
+  switch (t) {
+    case DataType::FLOAT32: return "fp32";
+    case DataType::BFLOAT16: return "bf16";
+    case DataType::BFLOAT8_B: return "bfp8_b";
+    case DataType::BFLOAT4_B: return "bfp4_b";
+    case DataType::INT32: return "int32";
+    case DataType::UINT32: return "uint32";
+  }
+  return "?";
+}
+
 }  // namespace ttt

@@ -98,23 +98,7 @@ std::string shapes_str(Mode mode, const ModuleShapes& s) {
 // show
 // ---------------------------------------------------------------------------------------
 
-std::string dtype_str(DataType d) {
-  switch (d) {
-    case DataType::FLOAT32:
-      return "fp32";
-    case DataType::BFLOAT16:
-      return "bf16";
-    case DataType::BFLOAT8_B:
-      return "bfp8_b";
-    case DataType::BFLOAT4_B:
-      return "bfp4_b";
-    case DataType::INT32:
-      return "int32";
-    case DataType::UINT32:
-      return "uint32";
-  }
-  return "?";
-}
+std::string dtype_str(DataType d) { return short_name(d); }
 
 std::string memory_str(const MemoryConfig& m) {
   std::string out(to_string(m.buffer_type));

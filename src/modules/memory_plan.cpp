@@ -23,18 +23,6 @@ std::string mib(int64_t bytes) {
   return fmt::format("{:.2f} MiB", static_cast<double>(bytes) / (1024.0 * 1024));
 }
 
-std::string short_dtype(DataType d) {
-  switch (d) {
-    case DataType::BFLOAT16:
-      return "bf16";
-    case DataType::BFLOAT8_B:
-      return "bfp8_b";
-    case DataType::BFLOAT4_B:
-      return "bfp4_b";
-    default:
-      return std::string(to_string(d));
-  }
-}
 
 bool is_mlp_weight(const ResolvedOp& r) {
   return r.shape.kind == OpKind::matmul && (r.shape.group == TensorGroup::FF1_FF3 || r.shape.group == TensorGroup::FF2);
@@ -99,7 +87,7 @@ std::string memory_problem(const MemoryPlan& p) {
   const int64_t need = p.dram_needed();
   std::string weights;
   for (const auto& [dt, b] : p.weights_by_dtype)
-    weights += fmt::format("{}{} {}", weights.empty() ? "" : ", ", short_dtype(dt), gib(b));
+    weights += fmt::format("{}{} {}", weights.empty() ? "" : ", ", short_name(dt), gib(b));
   std::string msg = fmt::format(
       "memory: needs {} ({} bytes) of DRAM per chip but {} has {} ({} bytes) per chip ({} chip{}): weights {} ({}), "
       "KV cache {}, activation buffers in DRAM {}",
