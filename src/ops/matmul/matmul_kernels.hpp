@@ -91,7 +91,8 @@ const KernelSet& scalar_kernels();
 const KernelSet& avx2_kernels();
 const KernelSet& avx512_kernels();
 const KernelSet& avx512_bf16_kernels();
-// The AVX512-BF16 GEMV (matmul_gemv_avx512_bf16.cpp).
+// The GEMVs of the AVX2 and AVX512-BF16 sets (matmul_gemv_avx2.cpp, matmul_gemv_avx512_bf16.cpp).
+void gemv_avx2(const GemvArgs& a);
 void gemv_avx512_bf16(const GemvArgs& a);
 
 // Scalar references shared by the generic kernels and the tests.
