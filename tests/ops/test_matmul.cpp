@@ -331,10 +331,40 @@ TEST(MatmulHost, BlockFloatSpecialExponents) {
     o.wq = quantized(o.wf, Shape{64, 64}, wd, Layout::TILE);
     std::vector<double> scale;
     const auto ref = reference(o, o.xh, o.wq, p.act, &scale);
-    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512}) {
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
       if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
       set_isa_limit(level);
       EXPECT_LT(max_rel_error(run(o), ref, scale), 1e-6) << to_string(wd) << " " << to_string(level);
+    }
+  }
+}
+
+// A row's result from the GEMV does not depend on the rows decoded with it (bit for bit),
+// at every ISA level: a user's logits are the same in any decode batch.
+TEST(MatmulHost, GemvRowIsTheSameWhateverTheBatch) {
+  IsaGuard guard;
+  for (const auto& [wd, wl] : weight_formats()) {
+    Problem p;
+    p.x_shape = Shape{8, 320};
+    p.n = 96;
+    p.w_dtype = wd;
+    p.w_layout = wl;
+    const Operands all = make_operands(p);
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
+      if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
+      set_isa_limit(level);
+      const auto batch = run(all);
+      for (int64_t r : {0, 3, 7}) {
+        Problem one = p;
+        one.x_shape = Shape{1, 320};
+        Operands o = make_operands(one);
+        o.x = make_tensor(std::vector<float>(all.xf.begin() + r * 320, all.xf.begin() + (r + 1) * 320), Shape{1, 320},
+                          p.x_dtype, p.x_layout, "x");
+        o.args.x = o.x.spec();
+        const auto single = run(o);
+        EXPECT_TRUE(std::equal(single.begin(), single.end(), batch.begin() + r * p.n))
+            << to_string(level) << " " << to_string(wd) << " " << to_string(wl) << " row " << r;
+      }
     }
   }
 }
