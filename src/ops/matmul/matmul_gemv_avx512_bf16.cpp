@@ -22,7 +22,7 @@
 namespace ttt::ops::matmul_detail {
 namespace {
 
-constexpr int64_t kMaxRows = 64;   // rows of x one pass keeps x pairs for
+constexpr int64_t kMaxRows = 64;   // row-major: rows of x one pass keeps x pairs for
 constexpr int kPairsPerTile = 32;  // pair vectors of a 32 x 32 tile
 
 TTT_AVX512_BF16 inline __m512 dot(__m512 acc, __m512i w, const int32_t* x_pair) {
@@ -96,19 +96,6 @@ TTT_AVX512_BF16 inline void tile_x_pairs(const uint8_t* tile, const float* x, in
   }
 }
 
-// Software prefetch of the tile kPrefetchBytes ahead in this thread's order (its tile
-// columns of one K tile, then the next K tile).
-constexpr int64_t kPrefetchBytes = 8192;
-
-inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int64_t tk, int64_t j) {
-  const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
-  int64_t jj = j + ahead, kk = tk;
-  while (jj >= tiles) jj -= tiles, ++kk;
-  if (kk >= w.kt) return;
-  const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
-  for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
-}
-
 // A block-float tile whose exponents leave the plain path (zeros, exponents below the
 // magnitude width, inf / NaN): exact fp32 values and fp32 FMAs.
 TTT_AVX512_BF16 void special_tile(const WeightView& w, int64_t tk, int64_t tn, const float* x, int64_t kpad,
@@ -128,31 +115,55 @@ TTT_AVX512_BF16 void special_tile(const WeightView& w, int64_t tk, int64_t tn, c
   }
 }
 
+// Tiled weights stream kStreams K tiles at a time: for each tile column j, tiles (tk, j)
+// .. (tk + kStreams - 1, j) in turn, so that each thread reads kStreams sequential streams
+// (rows of tiles), which the memory system serves faster than one. Each stream is
+// prefetched into L2 kPrefetchBytes ahead (past the end of its row: the same column of
+// the next group's row); without it the loads wait on DRAM while the tile computes.
+// A row's sums still run in the order tk = 0, 1, 2, ... for every column.
+constexpr int kStreams = 4;
+constexpr int64_t kPrefetchBytes = 16384;
+constexpr int64_t kRowsPerPass = 32;  // rows of x one pass keeps x pairs for
+
+inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j) {
+  int64_t jj = j + std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes), kk = tk;
+  if (jj >= tiles) jj -= tiles, kk += kStreams;
+  if (kk >= w.kt || jj >= tiles) return;
+  const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
+  for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
+}
+
 template <class Pairs>
 TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
   constexpr int kBits = Pairs::kBits;
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
-  alignas(64) int32_t xp[kMaxRows * kPairsPerTile];
-  for (int64_t r0 = 0; r0 < a.rows; r0 += kMaxRows) {
-    const int64_t nrows = std::min(kMaxRows, a.rows - r0);
+  alignas(64) int32_t xp[kStreams][kRowsPerPass * kPairsPerTile];
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
+    const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
-    for (int64_t tk = 0; tk < w.kt; ++tk) {
-      // Unscaled x pairs serve every tile of this K tile.
-      if constexpr (kBits == 0) tile_x_pairs<0>(nullptr, x, a.kpad, nrows, tk, xp);
+    for (int64_t tk0 = 0; tk0 < w.kt; tk0 += kStreams) {
+      const int streams = static_cast<int>(std::min<int64_t>(kStreams, w.kt - tk0));
+      // Unscaled x pairs serve every tile of their K tile.
+      if constexpr (kBits == 0) {
+        for (int s = 0; s < streams; ++s) tile_x_pairs<0>(nullptr, x, a.kpad, nrows, tk0 + s, xp[s]);
+      }
       for (int64_t j = 0; j < tiles; ++j) {
-        const uint8_t* tile = w.tile(tk, tn0 + j);
-        prefetch_ahead(w, tn0, tiles, tk, j);
-        if constexpr (kBits > 0) {
-          if (!plain_block_exponents<kBits>(tile)) {
-            special_tile(w, tk, tn0 + j, x, a.kpad, nrows, y0 + j * 32, a.ldy);
-            continue;
+        for (int s = 0; s < streams; ++s) {
+          const int64_t tk = tk0 + s;
+          const uint8_t* tile = w.tile(tk, tn0 + j);
+          prefetch_l2(w, tk, tn0, tiles, j);
+          if constexpr (kBits > 0) {
+            if (!plain_block_exponents<kBits>(tile)) {
+              special_tile(w, tk, tn0 + j, x, a.kpad, nrows, y0 + j * 32, a.ldy);
+              continue;
+            }
+            tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
           }
-          tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp);
+          tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
         }
-        tile_all_rows(Pairs(tile), xp, nrows, y0 + j * 32, a.ldy);
       }
     }
   }
