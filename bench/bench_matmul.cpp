@@ -2,12 +2,16 @@
 //   BM_ReadBandwidth     streaming read of 512 MiB, 8 streams per thread (bytes/s): the ceiling of decode
 //   BM_PeakFmaFp32       fp32 FMA throughput, register-resident (FLOP/s)
 //   BM_PeakDotBf16       vdpbf16ps throughput, register-resident (FLOP/s)
-//   BM_MatmulDecode      1 x 2048 x 8192 GEMV per weight format (bytes/s of weights, from
-//                        DRAM: it cycles through copies of the weights larger than the L3)
+//   BM_MatmulDecode      rows x 2048 x 8192 GEMV per weight format, 1 or 8 rows (bytes/s of
+//                        weights, from DRAM: it cycles through copies of the weights larger
+//                        than the L3)
+//   BM_GemvL2            rows x 2048 x 256 GEMV, weights in L2, one thread, CPU time: the
+//                        kernels' own rate
 //   BM_MatmulPrefill     512 x 2048 x 8192 GEMM per weight format and x dtype (FLOP/s)
 //   BM_MatmulPrefillOwn  the same on row-major weights with the own kernels, not oneDNN
 //   BM_MatmulTensix      32 x 2048 x 2048 on the emulated ttnn:n150 (time)
-// The last argument of each is the thread count. Run with --benchmark_counters_tabular=true.
+// The last argument of each is the thread count (BM_GemvL2: one thread). Run with
+// --benchmark_counters_tabular=true.
 #include <benchmark/benchmark.h>
 
 #pragma GCC diagnostic push
@@ -216,18 +220,36 @@ std::pair<DataType, Layout> weight_format(int64_t i) {
   }
 }
 
+// rows: rows of x (decode batch); the weights stream once per call whatever the rows.
 void BM_MatmulDecode(benchmark::State& state) {
   const auto [wd, wl] = weight_format(state.range(0));
-  Setup s = make_setup("cpu", 1, 2048, 8192, DataType::FLOAT32, wd, wl);
+  const int64_t rows = state.range(1);
+  Setup s = make_setup("cpu", rows, 2048, 8192, DataType::FLOAT32, wd, wl);
   add_copies(s);
-  run_matmul(state, s, static_cast<int>(state.range(1)));
+  run_matmul(state, s, static_cast<int>(state.range(2)));
   state.SetLabel(fmt::format("{} {}", to_string(wd), to_string(wl)));
   state.SetBytesProcessed(state.iterations() * s.w.bytes());
 }
 BENCHMARK(BM_MatmulDecode)
-    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2}})
-    ->ArgNames({"format", "threads"})
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 8}, {1, 2}})
+    ->ArgNames({"format", "rows", "threads"})
     ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The GEMV kernels alone: rows x 2048 x 256 on one thread with the weights in L2, timed
+// by the thread's CPU time (other jobs on the machine do not count): bytes of weights
+// per second, what the kernel can do once memory keeps up.
+void BM_GemvL2(benchmark::State& state) {
+  const auto [wd, wl] = weight_format(state.range(0));
+  const int64_t rows = state.range(1);
+  Setup s = make_setup("cpu", rows, 2048, 256, DataType::FLOAT32, wd, wl);
+  run_matmul(state, s, 1);
+  state.SetLabel(fmt::format("{} {}", to_string(wd), to_string(wl)));
+  state.SetBytesProcessed(state.iterations() * s.w.bytes());
+}
+BENCHMARK(BM_GemvL2)
+    ->ArgsProduct({{0, 1, 2, 3, 4}, {1, 2, 4, 8, 16}})
+    ->ArgNames({"format", "rows"})
     ->Unit(benchmark::kMicrosecond);
 
 // x_dtype 0: BFLOAT16 activations (the bfloat16 GEMM for non-fp32 weights), 1: FLOAT32.

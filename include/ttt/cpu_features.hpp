@@ -8,13 +8,14 @@
 
 namespace ttt {
 
-// Instruction-set levels, lowest first. AVX512_BF16 implies AVX-512 F/BW/VL/VNNI here.
+// Instruction-set levels, lowest first. AVX512_BF16 implies AVX-512 F/BW/VL/DQ/VNNI/VBMI
+// here (the bfloat16 kernels decode block floats with VBMI byte permutes).
 TTT_ENUM(IsaLevel, SCALAR, AVX2, AVX512, AVX512_BF16)
 
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
-  bool avx512_vnni = false, avx512_bf16 = false;
+  bool avx512_vnni = false, avx512_bf16 = false, avx512_vbmi = false;
   IsaLevel best = IsaLevel::SCALAR;  // the highest level the host supports fully
 };
 

@@ -16,7 +16,7 @@ class OpProfiler {
   static void enable(bool on);
   static bool enabled() { return enabled_.load(std::memory_order_relaxed); }
   static void record(std::string_view path, double seconds);
-  // The totals so far; clears them.
+  // The totals of the ops recorded since the last call; sets them back to zero.
   static std::map<std::string, double> take();
 
  private:

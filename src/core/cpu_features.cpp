@@ -19,9 +19,10 @@ CpuFeatures detect() {
   f.avx512dq = __builtin_cpu_supports("avx512dq");
   f.avx512_vnni = __builtin_cpu_supports("avx512vnni");
   f.avx512_bf16 = __builtin_cpu_supports("avx512bf16");
+  f.avx512_vbmi = __builtin_cpu_supports("avx512vbmi");
   if (f.avx2 && f.fma) f.best = IsaLevel::AVX2;
   if (f.best == IsaLevel::AVX2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq) f.best = IsaLevel::AVX512;
-  if (f.best == IsaLevel::AVX512 && f.avx512_bf16 && f.avx512_vnni) f.best = IsaLevel::AVX512_BF16;
+  if (f.best == IsaLevel::AVX512 && f.avx512_bf16 && f.avx512_vnni && f.avx512_vbmi) f.best = IsaLevel::AVX512_BF16;
   return f;
 }
 

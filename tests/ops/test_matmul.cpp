@@ -48,6 +48,8 @@ struct Operands {
   MatmulArgs args;
   Tensor x, w, b;
   std::vector<double> xq, wq, bq;  // the values the op sees (after quantization)
+  std::vector<double> xh;          // the x values the host multiplies: xq, rounded to bfloat16
+                                   // against non-fp32 weights (docs/numerics.md)
   std::vector<float> xf, wf;       // the values before quantization
   int64_t rows = 0, k = 0, n = 0;
 };
@@ -64,6 +66,10 @@ Operands make_operands(const Problem& p) {
   o.w = make_tensor(o.wf, ws, p.w_dtype, p.w_layout, "w");
   o.xq = quantized(o.xf, p.x_shape, p.x_dtype, p.x_layout);
   o.wq = quantized(o.wf, ws, p.w_dtype, p.w_layout);
+  o.xh = o.xq;
+  if (p.w_dtype != DataType::FLOAT32) {
+    for (double& v : o.xh) v = bfloat16_to_float(float_to_bfloat16(static_cast<float>(v)));
+  }
   o.args.x = o.x.spec();
   o.args.weight = o.w.spec();
   o.args.activation = p.act;
@@ -174,7 +180,7 @@ TEST(MatmulHost, MatchesDoubleReferenceOverShapesAndFormats) {
           Problem p;
           p.x_shape = (i % 5 == 0) ? Shape{2, m, k} : Shape{m, k};
           p.n = n;
-          // x in FLOAT32 or BFLOAT16 (which selects the bfloat16 GEMM for non-fp32 weights).
+          // x in FLOAT32 (rounded to bfloat16 against non-fp32 weights) or BFLOAT16.
           p.x_dtype = (i % 3 == 0) ? DataType::BFLOAT16 : DataType::FLOAT32;
           p.x_layout = (i % 4 == 1) ? Layout::TILE : Layout::ROW_MAJOR;
           p.w_dtype = wd;
@@ -184,7 +190,7 @@ TEST(MatmulHost, MatchesDoubleReferenceOverShapesAndFormats) {
           p.seed = static_cast<uint64_t>(i);
           const Operands o = make_operands(p);
           std::vector<double> scale;
-          const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
+          const auto ref = reference(o, o.xh, o.wq, p.act, &scale);
           const auto got = run(o);
           EXPECT_LT(max_rel_error(got, ref, scale), 1e-6) << describe(p);
           EXPECT_GE(pcc(got, ref), 0.99999) << describe(p);
@@ -235,7 +241,7 @@ TEST(MatmulHost, EveryIsaLevelAgreesWithScalar) {
   for (const Problem& p : problems) {
     const Operands o = make_operands(p);
     std::vector<double> scale;
-    reference(o, o.xq, o.wq, p.act, &scale);
+    reference(o, o.xh, o.wq, p.act, &scale);
     set_isa_limit(IsaLevel::SCALAR);
     const auto base = run(o);
     const std::vector<double> based(base.begin(), base.end());
@@ -263,9 +269,9 @@ TEST(MatmulHost, GemvGemmThreadsAndBlockingAgree) {
     p.act = UnaryActivation::SILU;
     const Operands o = make_operands(p);
     std::vector<double> scale;
-    const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
+    const auto ref = reference(o, o.xh, o.wq, p.act, &scale);
     const CpuKernelConfig configs[] = {
-        {0, 0, 0, 0},       // default path (GEMV for 12 rows unless the GEMM is bfloat16)
+        {0, 0, 0, 0},       // default path (GEMV for 12 rows with fp32 weights, else the GEMM)
         {1, 0, 0, 0},       // one thread
         {0, 4, 0, 0},       // GEMM (block_m below the rows)
         {0, 4, 64, 64},     // GEMM, small panel blocks
@@ -289,7 +295,7 @@ TEST(MatmulHost, OutputDtypesAndLayouts) {
   p.n = 90;
   p.w_dtype = DataType::BFLOAT16;
   const Operands o = make_operands(p);
-  const auto ref = reference(o, o.xq, o.wq, p.act);
+  const auto ref = reference(o, o.xh, o.wq, p.act);
   for (auto [dt, lay, floor] : {std::tuple{DataType::BFLOAT16, Layout::TILE, 0.9999},
                                 std::tuple{DataType::BFLOAT16, Layout::ROW_MAJOR, 0.9999},
                                 std::tuple{DataType::BFLOAT8_B, Layout::TILE, 0.999},
@@ -324,11 +330,41 @@ TEST(MatmulHost, BlockFloatSpecialExponents) {
     o.w = make_tensor(o.wf, Shape{64, 64}, wd, Layout::TILE, "w");
     o.wq = quantized(o.wf, Shape{64, 64}, wd, Layout::TILE);
     std::vector<double> scale;
-    const auto ref = reference(o, o.xq, o.wq, p.act, &scale);
-    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512}) {
+    const auto ref = reference(o, o.xh, o.wq, p.act, &scale);
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
       if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
       set_isa_limit(level);
       EXPECT_LT(max_rel_error(run(o), ref, scale), 1e-6) << to_string(wd) << " " << to_string(level);
+    }
+  }
+}
+
+// A row's result from the GEMV does not depend on the rows decoded with it (bit for bit),
+// at every ISA level: a user's logits are the same in any decode batch.
+TEST(MatmulHost, GemvRowIsTheSameWhateverTheBatch) {
+  IsaGuard guard;
+  for (const auto& [wd, wl] : weight_formats()) {
+    Problem p;
+    p.x_shape = Shape{8, 320};
+    p.n = 96;
+    p.w_dtype = wd;
+    p.w_layout = wl;
+    const Operands all = make_operands(p);
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
+      if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
+      set_isa_limit(level);
+      const auto batch = run(all);
+      for (int64_t r : {0, 3, 7}) {
+        Problem one = p;
+        one.x_shape = Shape{1, 320};
+        Operands o = make_operands(one);
+        o.x = make_tensor(std::vector<float>(all.xf.begin() + r * 320, all.xf.begin() + (r + 1) * 320), Shape{1, 320},
+                          p.x_dtype, p.x_layout, "x");
+        o.args.x = o.x.spec();
+        const auto single = run(o);
+        EXPECT_TRUE(std::equal(single.begin(), single.end(), batch.begin() + r * p.n))
+            << to_string(level) << " " << to_string(wd) << " " << to_string(wl) << " row " << r;
+      }
     }
   }
 }
@@ -347,8 +383,8 @@ TEST(MatmulHost, GemmKernelsOnEveryFormatAndLevel) {
     p.w_layout = wl;
     const Operands o = make_operands(p);
     std::vector<double> scale;
-    const auto ref = reference(o, o.xq, o.wq, UnaryActivation::NONE, &scale);
-    const std::vector<float> x(o.xq.begin(), o.xq.end());  // kpad == k
+    const auto ref = reference(o, o.xh, o.wq, UnaryActivation::NONE, &scale);
+    const std::vector<float> x(o.xh.begin(), o.xh.end());  // kpad == k
     const md::WeightView w = md::weight_view(o.w);
     for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
       if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;

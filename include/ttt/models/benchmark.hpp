@@ -1,6 +1,7 @@
 // `ttt bench`: load, prefill and decode timings of a model (a Hugging Face directory or
-// random weights of a known shape), with the machine's own read bandwidth measured in
-// the same run so decode speed reads as a fraction of what memory allows.
+// random weights of a known shape), with the machine's own read bandwidth and arithmetic
+// peak measured in the same run, so that decode reads as a fraction of what memory allows
+// and prefill as a fraction of what the multiply units allow.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +44,9 @@ struct BenchResult {
   double achieved_gbps = 0;          // weight bytes per step / time per step
   double read_bandwidth_gbps = 0;    // measured here, same run
   double bandwidth_fraction = 0;
-  double peak_flops = 0;             // the device's peak for the weights' math
+  double prefill_flops = 0;          // FLOP/s of the prefill matmuls (2 x parameters x tokens)
+  double peak_flops = 0;             // cpu: measured here, same run; ttnn: the device's nominal peak
+  std::string peak_source;           // what the peak is (the instruction measured, or "nominal")
   double prefill_flops_fraction = 0;
   int64_t peak_rss_bytes = 0;
   double device_allocs_per_step = 0;
@@ -55,6 +58,15 @@ struct BenchResult {
 };
 
 BenchResult run_benchmark(const BenchOptions& options);
+
+// Arithmetic peak of this machine with `threads` threads (0: all), FLOP/s, best of a few
+// passes of a register-resident loop: vdpbf16ps when `bf16` and the active ISA level has
+// it, else fp32 FMA (AVX-512 or AVX2), else scalar multiply-adds.
+struct MachinePeak {
+  double flops = 0;
+  std::string instruction;
+};
+MachinePeak measure_compute_peak(bool bf16, int threads = 0);
 
 // Streaming read bandwidth of this machine with `threads` threads (0: all), GB/s,
 // best of a few passes over `bytes`.

@@ -51,6 +51,32 @@ void check_shapes(const MatmulArgs& args) {
   }
 }
 
+// x rows padded with zeros to kpad columns, rounded to bfloat16 (nearest even) if asked.
+struct StageX {
+  const float* src = nullptr;  // rows x k
+  int64_t rows = 0, k = 0, kpad = 0;
+  bool round_bf16 = false;
+  float* dst = nullptr;  // rows x kpad
+};
+
+void stage_x(const StageX& s, ExecContext& ctx) {
+  ctx.pool.parallel_for(
+      s.rows,
+      [&](int64_t r0, int64_t r1, int) {
+        for (int64_t r = r0; r < r1; ++r) {
+          const float* src = s.src + r * s.k;
+          float* dst = s.dst + r * s.kpad;
+          if (s.round_bf16) {
+            for (int64_t i = 0; i < s.k; ++i) dst[i] = bfloat16_to_float(float_to_bfloat16(src[i]));
+          } else {
+            std::memcpy(dst, src, static_cast<std::size_t>(s.k) * sizeof(float));
+          }
+          std::fill(dst + s.k, dst + s.kpad, 0.0f);
+        }
+      },
+      ctx.threads, std::max<int64_t>(1, 16384 / s.kpad));
+}
+
 }  // namespace
 
 MatmulDims matmul_dims(const MatmulArgs& args) {
@@ -177,7 +203,7 @@ Cost MatmulOp::cost(const MatmulArgs& args, const OpConfig& config, const Device
   } else {
     const auto* c = std::get_if<CpuKernelConfig>(&config.kernel_config);
     in.cores = c ? c->threads : 0;
-    const bool bf16_math = matmul_detail::host_bf16_math(args.x.dtype, args.weight.dtype);
+    const bool bf16_math = matmul_detail::host_bf16_math(args.weight.dtype);
     const int64_t gemv_rows = c && c->block_m > 0 ? c->block_m
                               : bf16_math         ? matmul_detail::kDefaultGemvRowsBf16
                                                   : matmul_detail::kDefaultGemvRows;
@@ -214,25 +240,27 @@ void MatmulOp::run(const MatmulArgs& args, const Tensor& x, const Tensor& weight
   in.w = weight_view(weight);
   in.activation = matmul_activation(args, config);
   in.kpad = round_up(d.k, kTileSize);
-  if (x.dtype() == DataType::FLOAT32 && x.layout() == Layout::ROW_MAJOR && d.k == in.kpad) {
+  const bool host = !ctx.device.spec().is_ttnn();
+  // The host rounds an fp32 x to bfloat16 against bfloat16 / block-float weights (see
+  // host_bf16_math); other x dtypes are exact in bfloat16 already.
+  const bool round_x = host && x.dtype() == DataType::FLOAT32 && weight.dtype() != DataType::FLOAT32;
+  if (x.dtype() == DataType::FLOAT32 && x.layout() == Layout::ROW_MAJOR && d.k == in.kpad && !round_x) {
     in.x = x.data<const float>();
   } else {
     const std::span<const float> staged = load_float(x, kSlotXStage);
     const std::span<float> padded = scratch(static_cast<std::size_t>(d.rows * in.kpad), kSlotXPad);
-    for (int64_t r = 0; r < d.rows; ++r) {
-      float* dst = padded.data() + r * in.kpad;
-      std::memcpy(dst, staged.data() + r * d.k, static_cast<std::size_t>(d.k) * sizeof(float));
-      std::fill(dst + d.k, dst + in.kpad, 0.0f);
-    }
+    stage_x({.src = staged.data(), .rows = d.rows, .k = d.k, .kpad = in.kpad, .round_bf16 = round_x,
+             .dst = padded.data()},
+            ctx);
     in.x = padded.data();
   }
   if (bias) in.bias = load_float(*bias, kSlotBias).data();
   const std::span<float> y = output_staging(out, kSlotOut);
   in.y = y.data();
-  if (ctx.device.spec().is_ttnn()) {
-    run_tensix(in, config, ctx);
-  } else {
+  if (host) {
     run_host(in, config, ctx);
+  } else {
+    run_tensix(in, config, ctx);
   }
   if (out.dtype() != DataType::FLOAT32 || out.layout() != Layout::ROW_MAJOR) store_float(y, out);
 }
@@ -252,10 +280,7 @@ WeightView weight_view(const Tensor& w) {
   return v;
 }
 
-bool host_bf16_math(DataType x, DataType w) {
-  const bool x_exact = x == DataType::BFLOAT16 || is_block_float(x);
-  return x_exact && w != DataType::FLOAT32;
-}
+bool host_bf16_math(DataType w) { return w != DataType::FLOAT32; }
 
 }  // namespace matmul_detail
 

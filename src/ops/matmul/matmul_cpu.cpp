@@ -184,7 +184,7 @@ bool try_dnnl(const KernelSet& ks, const RunInputs& in, bool bf16_math, const Ho
 }  // namespace
 
 void run_host(const RunInputs& in, const OpConfig& config, ExecContext& ctx) {
-  const bool bf16_math = host_bf16_math(in.x_tensor->dtype(), in.w.dtype);
+  const bool bf16_math = host_bf16_math(in.w.dtype);
   const HostPlan plan = host_plan(config, ctx, bf16_math);
   const KernelSet& ks = kernels_for(active_isa());
   if (in.dims->rows <= plan.gemv_rows) {

@@ -29,8 +29,10 @@ inline constexpr int64_t kDefaultBlockK = 256;  // GEMM panel block: depth
 
 WeightView weight_view(const Tensor& w);
 
-// Whether the host multiplies in bfloat16: every operand value is exact in bfloat16.
-bool host_bf16_math(DataType x, DataType w);
+// Whether the host multiplies in bfloat16: against bfloat16 and block-float weights an
+// fp32 x is rounded to bfloat16 (nearest even) when it is staged, so that every operand
+// value is exact in bfloat16 and the products are exact; fp32 weights keep an fp32 x.
+bool host_bf16_math(DataType w);
 
 // The host paths (matmul_cpu.cpp) and the Tensix model (matmul_tensix.cpp). `y` holds
 // rows x n fp32 values (the output staging); bias is n values or null.

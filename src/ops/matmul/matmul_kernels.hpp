@@ -91,6 +91,9 @@ const KernelSet& scalar_kernels();
 const KernelSet& avx2_kernels();
 const KernelSet& avx512_kernels();
 const KernelSet& avx512_bf16_kernels();
+// The GEMVs of the AVX2 and AVX512-BF16 sets (matmul_gemv_avx2.cpp, matmul_gemv_avx512_bf16.cpp).
+void gemv_avx2(const GemvArgs& a);
+void gemv_avx512_bf16(const GemvArgs& a);
 
 // Scalar references shared by the generic kernels and the tests.
 float activation_ref(UnaryActivation a, float v);

@@ -1,5 +1,6 @@
-// The AVX2 + FMA kernel set: the portable bodies compiled for AVX2 (256-bit lanes, FMA).
-// Used on hosts without AVX-512 and in the tests that compare every level.
+// The AVX2 + FMA kernel set: its own GEMV (matmul_gemv_avx2.cpp) and the portable bodies
+// compiled for AVX2 (256-bit lanes, FMA) for the rest. Used on hosts without AVX-512 and
+// in the tests that compare every level.
 #include "ops/matmul/matmul_generic.hpp"
 #include "ops/matmul/matmul_kernels.hpp"
 
@@ -8,7 +9,6 @@
 namespace ttt::ops::matmul_detail {
 namespace {
 
-TTT_AVX2 void gemv_avx2(const GemvArgs& a) { generic::gemv(a); }
 TTT_AVX2 void pack_a_avx2(const float* x, int64_t kpad, int64_t rows, int64_t r0, void* out) {
   generic::pack_a_fp32(x, kpad, rows, r0, out);
 }

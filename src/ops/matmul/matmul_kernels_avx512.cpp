@@ -8,11 +8,10 @@
 //   never touches the weights: it scales x instead (xs = x[k] * 2^(E - 127 - (bits - 1)),
 //   exact, a power of two), so the FMA computes the same product as the decoded weight
 //   would give.
-// - bfloat4_b with one row of x: nibbles index a table of floats directly
-//   (bfp4_tile_lanes), no widening and no conversion.
 // - bfloat16: widen and shift; fp32: the FMA reads the tile directly.
-// - Several rows of x share each decoded face row; with few rows the sum over k is
-//   split over independent accumulators to hide the FMA latency.
+// - Several rows of x share each decoded face row. Each row's sums run in the same order
+//   whatever the rows (one accumulator per column half), so a row's result does not
+//   depend on the batch.
 // Row-major weights stream 8 rows of K at a time against y kept in L1/L2.
 // The GEMM packs panels of 32 columns (one tile column) by decoding whole tiles, then
 // runs an 8 x 32 FMA micro-kernel (16 accumulators).
@@ -146,7 +145,7 @@ struct Bf16Rows {
 // hardware prefetchers follow a forward stream), both column halves accumulating at once.
 template <int kRows, class Rows>
 TTT_AVX512 inline void tile_times_rows(const Rows& rows, const float* xs, float* y, int64_t ldy) {
-  constexpr int kChains = kRows >= 4 ? 1 : 4 / kRows;  // >= 4 independent sums per half
+  constexpr int kChains = 1;  // the same order for every row whatever the rows
   __m512 acc[kRows][2][kChains];
   for (int m = 0; m < kRows; ++m) {
     for (int h = 0; h < 2; ++h) {
@@ -197,51 +196,6 @@ TTT_AVX512 inline void tile_x(const uint8_t* tile, const float* x, int64_t kpad,
 }
 
 constexpr int64_t kGemvMaxRows = 64;  // rows of x one pass keeps scaled x for (xs buffer)
-
-// bfloat4_b with one row of x. A 64-byte chunk of magnitudes (8 face rows) read as 16
-// dwords holds 8 nibbles per dword; vpermps reads the low 4 bits of each index, so the
-// chunk shifted right by 4s looks up nibble s of every dword in a 16-entry table of the
-// signed magnitudes: no widening and no int -> float conversion. Lane l of lookup s is
-// face row (chunk row) l / 2, column 8 (l % 2) + s, so a lane keeps its column for every
-// k and the 16 x 16 lane sums of a tile column reduce to its 32 outputs once, at the end.
-// lanes: 256 floats per tile column (n half h, nibble s, lane l at h * 128 + s * 16 + l).
-TTT_AVX512 inline void bfp4_tile_lanes(const uint8_t* tile, const float* xs, float* lanes) {
-  const __m512 table = _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -0.0f, -1, -2, -3, -4, -5, -6, -7);
-  const __m512i rows_lo = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  const __m512i rows_hi = _mm512_add_epi32(rows_lo, _mm512_set1_epi32(8));
-  const uint8_t* codes = tile + kBfpExponentBytes;
-  for (int h = 0; h < 2; ++h) {
-    __m512 acc[8];
-    for (int s = 0; s < 8; ++s) acc[s] = _mm512_loadu_ps(lanes + h * 128 + s * 16);
-    for (int half = 0; half < 2; ++half) {
-      const int f = h + 2 * half;
-      const __m512 xf = _mm512_load_ps(xs + f * 16);
-      for (int c = 0; c < 2; ++c) {  // face rows 8c .. 8c + 7
-        const __m512 xv = _mm512_permutexvar_ps(c ? rows_hi : rows_lo, xf);
-        const __m512i d = _mm512_loadu_si512(codes + f * 128 + c * 64);
-#pragma GCC unroll 8
-        for (int s = 0; s < 8; ++s) {
-          const __m512 v = _mm512_permutexvar_ps(_mm512_srli_epi32(d, 4 * s), table);
-          acc[s] = _mm512_fmadd_ps(v, xv, acc[s]);
-        }
-      }
-    }
-    for (int s = 0; s < 8; ++s) _mm512_storeu_ps(lanes + h * 128 + s * 16, acc[s]);
-  }
-}
-
-// y[h * 16 + 8 p + s] += sum over r of lanes[h][s][2 r + p].
-inline void bfp4_reduce_lanes(const float* lanes, float* y) {
-  for (int h = 0; h < 2; ++h) {
-    for (int s = 0; s < 8; ++s) {
-      const float* l = lanes + h * 128 + s * 16;
-      float even = 0, odd = 0;
-      for (int r = 0; r < 8; ++r) even += l[2 * r], odd += l[2 * r + 1];
-      y[h * 16 + s] += even;
-      y[h * 16 + 8 + s] += odd;
-    }
-  }
-}
 
 // Software prefetch of the tile kPrefetchBytes ahead in this thread's order (its tile
 // columns of one K tile, then the next K tile): the block-float kernels compute long
@@ -386,48 +340,8 @@ TTT_AVX512 void gemv_row_major(const GemvArgs& a) {
   }
 }
 
-// bfloat4_b, one row of x: bfp4_tile_lanes over groups of kLaneGroup tile columns, all
-// K tiles of a group before the next, so that the group's lane sums (1 KiB per column)
-// stay in L1; the tiles of the next K tile are prefetched by software.
-constexpr int64_t kLaneGroup = 16;
-
-TTT_AVX512 void gemv_bfp4_one_row(const GemvArgs& a) {
-  const WeightView& w = *a.w;
-  const int64_t tiles = (a.cols + 31) / 32;
-  const int64_t tn0 = a.col0 / 32;
-  alignas(64) float xs[64];
-  alignas(64) float lanes[kLaneGroup * 256];
-  alignas(64) float decoded[1024];
-  std::fill(a.y, a.y + tiles * 32, 0.0f);
-  for (int64_t g0 = 0; g0 < tiles; g0 += kLaneGroup) {
-    const int64_t g = std::min(kLaneGroup, tiles - g0);
-    std::fill(lanes, lanes + g * 256, 0.0f);
-    for (int64_t tk = 0; tk < w.kt; ++tk) {
-      for (int64_t j = 0; j < g; ++j) {
-        const uint8_t* tile = w.tile(tk, tn0 + g0 + j);
-        if (tk + 1 < w.kt) {  // the same column of the next K tile, a group's work ahead
-          const auto* next = reinterpret_cast<const char*>(w.tile(tk + 1, tn0 + g0 + j));
-          for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
-        }
-        if (plain_exponents<3>(tile)) {
-          tile_x<3>(tile, a.x, a.kpad, 1, tk, xs);
-          bfp4_tile_lanes(tile, xs, lanes + j * 256);
-        } else {
-          for (int f = 0; f < 4; ++f)
-            for (int r = 0; r < 16; ++r) generic::decode_bfp_face_row<3>(tile, f, r, decoded + f * 256 + r * 16);
-          tile_x<0>(nullptr, a.x, a.kpad, 1, tk, xs);
-          tile_times_rows<1>(F32Rows{decoded}, xs, a.y + (g0 + j) * 32, a.ldy);
-        }
-      }
-    }
-    for (int64_t j = 0; j < g; ++j) bfp4_reduce_lanes(lanes + j * 256, a.y + (g0 + j) * 32);
-  }
-}
-
 TTT_AVX512 void gemv_avx512(const GemvArgs& a) {
-  if (a.w->layout == Layout::TILE && a.w->dtype == DataType::BFLOAT4_B && a.rows == 1) {
-    gemv_bfp4_one_row(a);
-  } else if (a.w->layout == Layout::TILE) {
+  if (a.w->layout == Layout::TILE) {
     gemv_tiles(a);
   } else if (a.w->dtype == DataType::BFLOAT16) {
     gemv_row_major<true>(a);

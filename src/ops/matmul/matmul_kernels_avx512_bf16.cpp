@@ -1,5 +1,6 @@
-// The AVX512-BF16 kernel set: the AVX-512 set plus a bfloat16 GEMM for operands that are
-// exact in bfloat16 (x in BFLOAT16 or a block float, weights not FLOAT32). vdpbf16ps
+// The AVX512-BF16 kernel set: the AVX-512 set plus a bfloat16 GEMV
+// (matmul_gemv_avx512_bf16.cpp) and GEMM for operands that are exact in bfloat16 (weights
+// not FLOAT32: the op rounds an fp32 x to bfloat16 against them). vdpbf16ps
 // multiplies pairs of bfloat16 exactly and adds them into fp32 accumulators, twice the
 // multiply rate of fp32 FMA. Panels hold pairs of k (k = 2p in the low half of a 32-bit
 // lane, 2p + 1 in the high half) for each of 32 columns; the A block holds the same pairs
@@ -8,10 +9,8 @@
 #include <cstring>
 
 #include "ops/matmul/matmul_avx512_common.hpp"
+#include "ops/matmul/matmul_bf16_pairs.hpp"
 #include "ops/matmul/matmul_kernels.hpp"
-
-#define TTT_AVX512_BF16 \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni,avx2,fma,f16c")))
 
 namespace ttt::ops::matmul_detail {
 namespace {
@@ -98,6 +97,7 @@ const KernelSet& avx512_bf16_kernels() {
   static const KernelSet set = [] {
     KernelSet s = avx512_kernels();
     s.isa = IsaLevel::AVX512_BF16;
+    s.gemv = gemv_avx512_bf16;
     s.gemm_bf16 = GemmKernels{GemmMath::BF16, pack_a_bf16, pack_b_bf16, micro_bf16};
     return s;
   }();

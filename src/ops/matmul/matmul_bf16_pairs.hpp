@@ -1,0 +1,154 @@
+// Tiles of weights as bfloat16 pairs for vdpbf16ps, straight from their stored bytes.
+// Internal to src/ops/matmul; include only from files compiled for AVX512-BF16.
+//
+// A pair vector holds 16 columns n of two consecutive k: 32-bit lane n is
+// w[k][n] | w[k + 1][n] << 16, as vdpbf16ps reads it. A 32 x 32 tile gives 32 of them,
+// numbered g = face * 8 + p: face f (rows (f / 2) * 16.., columns (f % 2) * 16..), face
+// rows 2p and 2p + 1. Each decoder makes them kPerStep at a time, in storage order, step s
+// giving pairs s * kPerStep .. s * kPerStep + kPerStep - 1.
+//
+// The values are exact: bfloat16 as stored; block floats as the bfloat16 of +-m, the sign
+// and magnitude of a code (an integer below 128 for bfloat8_b, 8 for bfloat4_b). The
+// shared exponent is left out: the caller scales x by 2^(E - 127 - (bits - 1)) instead
+// (block_scales; exact, a power of two), which costs per row of x rather than per pair.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/matmul/matmul_avx512_common.hpp"
+#include "ttt/formats.hpp"
+
+#define TTT_AVX512_BF16                                                                                    \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx512vnni,avx512vbmi,avx2,fma," \
+                        "f16c")))
+
+namespace ttt::ops::matmul_detail {
+
+// bfloat16 tiles: a pair is 64 consecutive bytes (face rows 2p and 2p + 1); one word
+// permute interleaves them.
+struct Bf16Pairs {
+  static constexpr int kPerStep = 1;
+  static constexpr int kBits = 0;
+  const uint8_t* tile;
+  __m512i interleave;
+  TTT_AVX512_BF16 explicit Bf16Pairs(const uint8_t* t) : tile(t) {
+    alignas(64) uint16_t idx[32];
+    for (int n = 0; n < 16; ++n) idx[2 * n] = static_cast<uint16_t>(n), idx[2 * n + 1] = static_cast<uint16_t>(16 + n);
+    interleave = _mm512_load_si512(idx);
+  }
+  TTT_AVX512_BF16 void step(int s, __m512i* out) const {
+    out[0] = _mm512_permutexvar_epi16(interleave, _mm512_loadu_si512(tile + s * 64));
+  }
+};
+
+// Byte tables of bfloat16(+-m): low bytes and high bytes, for block-float magnitudes.
+struct Bf16ByteTables {
+  alignas(64) uint8_t lo[128], hi[128];
+  Bf16ByteTables() {
+    for (int m = 0; m < 128; ++m) {
+      const uint16_t b = float_to_bfloat16(static_cast<float>(m));
+      lo[m] = static_cast<uint8_t>(b & 0xFF);
+      hi[m] = static_cast<uint8_t>(b >> 8);
+    }
+  }
+};
+inline const Bf16ByteTables& bf16_byte_tables() {
+  static const Bf16ByteTables t;
+  return t;
+}
+
+// bfloat8_b: a 64-byte chunk is 4 face rows (two pairs). Two 128-entry byte lookups
+// (vpermi2b reads 7 index bits: the magnitude) give each code's bfloat16 low and high
+// bytes, the sign bit goes into the high byte, and two two-source byte permutes put the
+// words of rows 2p and 2p + 1 side by side.
+struct Bfp8Pairs {
+  static constexpr int kPerStep = 2;
+  static constexpr int kBits = 7;
+  const uint8_t* codes;
+  __m512i lo0, lo1, hi0, hi1, sign, arrange0, arrange1;
+  TTT_AVX512_BF16 explicit Bfp8Pairs(const uint8_t* tile) : codes(tile + kBfpExponentBytes) {
+    const Bf16ByteTables& t = bf16_byte_tables();
+    lo0 = _mm512_load_si512(t.lo), lo1 = _mm512_load_si512(t.lo + 64);
+    hi0 = _mm512_load_si512(t.hi), hi1 = _mm512_load_si512(t.hi + 64);
+    sign = _mm512_set1_epi8(static_cast<char>(0x80));
+    alignas(64) uint8_t idx[2][64];
+    for (int i = 0; i < 2; ++i) {
+      for (int b = 0; b < 64; ++b) {
+        const int n = b / 4, row = 2 * i + (b / 2) % 2, high = b % 2;
+        idx[i][b] = static_cast<uint8_t>(high << 6 | (row * 16 + n));
+      }
+    }
+    arrange0 = _mm512_load_si512(idx[0]);
+    arrange1 = _mm512_load_si512(idx[1]);
+  }
+  TTT_AVX512_BF16 void step(int s, __m512i* out) const {
+    const __m512i c = _mm512_loadu_si512(codes + s * 64);
+    const __m512i lo = _mm512_permutex2var_epi8(lo0, c, lo1);
+    // high byte | (code & 0x80): A | (B & C) is 0xF8.
+    const __m512i hi = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(hi0, c, hi1), c, sign, 0xF8);
+    out[0] = _mm512_permutex2var_epi8(lo, arrange0, hi);
+    out[1] = _mm512_permutex2var_epi8(lo, arrange1, hi);
+  }
+};
+
+// bfloat4_b: a pair is 16 consecutive bytes (two face rows of 8 bytes, two codes a byte,
+// low nibble first). A byte permute puts the code byte of (row, n) in the low byte of each
+// word, a per-lane shift brings the nibble of odd n down, and a word permute looks the
+// nibble (sign and magnitude; vpermw reads 5 index bits, the table holds its 16 words
+// twice) up as the bfloat16 word.
+struct Bfp4Pairs {
+  static constexpr int kPerStep = 4;
+  static constexpr int kBits = 3;
+  const uint8_t* codes;
+  __m512i table, shift, spread[4];
+  TTT_AVX512_BF16 explicit Bfp4Pairs(const uint8_t* tile) : codes(tile + kBfpExponentBytes) {
+    alignas(64) uint16_t t[32];
+    for (int v = 0; v < 32; ++v) t[v] = float_to_bfloat16(static_cast<float>(v & 7) * ((v & 8) ? -1.0f : 1.0f));
+    table = _mm512_load_si512(t);
+    alignas(64) uint32_t sh[16];
+    for (int n = 0; n < 16; ++n) sh[n] = (n % 2) * 4;
+    shift = _mm512_load_si512(sh);
+    alignas(64) uint8_t idx[4][64];
+    for (int i = 0; i < 4; ++i) {
+      for (int b = 0; b < 64; ++b) {
+        const int n = b / 4, row = (b / 2) % 2;
+        idx[i][b] = static_cast<uint8_t>(i * 16 + row * 8 + n / 2);
+      }
+    }
+    for (int i = 0; i < 4; ++i) spread[i] = _mm512_load_si512(idx[i]);
+  }
+  TTT_AVX512_BF16 void step(int s, __m512i* out) const {
+    const __m512i c = _mm512_loadu_si512(codes + s * 64);
+    for (int i = 0; i < 4; ++i) {
+      const __m512i t = _mm512_srlv_epi32(_mm512_permutexvar_epi8(spread[i], c), shift);
+      out[i] = _mm512_permutexvar_epi16(t, table);
+    }
+  }
+};
+
+// The scales of face `face` of a block-float tile, one per face row:
+// 2^(E - 127 - (bits - 1)) as fp32. Only for tiles on the plain path.
+template <int kBits>
+TTT_AVX512_BF16 inline __m512 block_scales(const uint8_t* tile, int face) {
+  const __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(kBits - 1)), 23));
+}
+
+// Whether every shared exponent of a block-float tile takes the plain path (not below
+// the magnitude width, not 255).
+template <int kBits>
+TTT_AVX512_BF16 inline bool plain_block_exponents(const uint8_t* tile) {
+  const __m512i e = _mm512_loadu_si512(tile);
+  const __mmask64 low = _mm512_cmplt_epu8_mask(e, _mm512_set1_epi8(kBits));
+  const __mmask64 special = _mm512_cmpeq_epi8_mask(e, _mm512_set1_epi8(static_cast<char>(0xFF)));
+  return (low | special) == 0;
+}
+
+// 16 fp32 values exact in bfloat16 (or to be rounded to nearest even) -> 8 pairs.
+TTT_AVX512_BF16 inline __m256i to_bf16_pairs(__m512 v) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)); }
+// 2 x 16 of them -> 16 pairs, lo's first.
+TTT_AVX512_BF16 inline __m512i to_bf16_pairs(__m512 lo, __m512 hi) {
+  return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+}  // namespace ttt::ops::matmul_detail

@@ -1,0 +1,261 @@
+// The GEMV of the AVX512-BF16 kernel set: bfloat16 and block-float weights against x that
+// the op has rounded to bfloat16 (host_bf16_math), with vdpbf16ps.
+//
+// Tiled weights: each tile is turned into 32 pair vectors (matmul_bf16_pairs.hpp) as it
+// is read, and every pair vector serves every row of x before the next is made: a tile is
+// decoded once per group of up to 8 rows, whatever the rows. The shared exponents of block
+// floats scale x (exact: a power of two times a bfloat16), so their pairs are the bare
+// signed magnitudes. Row-major bfloat16 weights: 16 k rows at a time, their words
+// interleaved into pairs by two-source word permutes.
+//
+// The products are exact and accumulate in fp32: the values of the fp32 FMA kernels up to
+// the order of the sums. vdpbf16ps treats bfloat16 denormals as zero: an x value that a
+// block's exponent scales below 2^-126 counts as zero, which changes a result by less than
+// 2^-119 times the block's largest magnitude.
+#include <algorithm>
+#include <cstring>
+
+#include "ops/matmul/matmul_bf16_pairs.hpp"
+#include "ops/matmul/matmul_generic.hpp"
+#include "ops/matmul/matmul_kernels.hpp"
+
+namespace ttt::ops::matmul_detail {
+namespace {
+
+constexpr int64_t kMaxRows = 64;   // row-major: rows of x one pass keeps x pairs for
+constexpr int kPairsPerTile = 32;  // pair vectors of a 32 x 32 tile
+
+TTT_AVX512_BF16 inline __m512 dot(__m512 acc, __m512i w, const int32_t* x_pair) {
+  return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(_mm512_set1_epi32(*x_pair)), reinterpret_cast<__m512bh>(w));
+}
+
+// y[m][0..32) += the tile against kRows rows of x: xp[m * kPairsPerTile + g] is the x pair
+// of pair vector g for row m. Each row's sums run in the same order whatever the rows
+// (one accumulator per column half), so that a row's result does not depend on the batch.
+template <int kRows, class Pairs>
+TTT_AVX512_BF16 inline void tile_rows(const Pairs& pairs, const int32_t* xp, float* y, int64_t ldy) {
+  constexpr int kChains = 1;
+  __m512 acc[kRows][2][kChains];
+  for (int m = 0; m < kRows; ++m) {
+    for (int h = 0; h < 2; ++h) {
+      acc[m][h][0] = _mm512_loadu_ps(y + m * ldy + h * 16);
+      for (int c = 1; c < kChains; ++c) acc[m][h][c] = _mm512_setzero_ps();
+    }
+  }
+#pragma GCC unroll 32
+  for (int s = 0; s < kPairsPerTile / Pairs::kPerStep; ++s) {
+    __m512i w[Pairs::kPerStep];
+    pairs.step(s, w);
+    for (int i = 0; i < Pairs::kPerStep; ++i) {
+      const int g = s * Pairs::kPerStep + i;
+      const int h = (g / 8) % 2;  // faces 0 and 2 hold columns 0..15, faces 1 and 3 columns 16..31
+      for (int m = 0; m < kRows; ++m) {
+        __m512& a = acc[m][h][g % kChains];
+        a = dot(a, w[i], xp + m * kPairsPerTile + g);
+      }
+    }
+  }
+  for (int m = 0; m < kRows; ++m) {
+    for (int h = 0; h < 2; ++h) {
+      __m512 sum = acc[m][h][0];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][h][c]);
+      _mm512_storeu_ps(y + m * ldy + h * 16, sum);
+    }
+  }
+}
+
+template <class Pairs>
+TTT_AVX512_BF16 inline void tile_all_rows(const Pairs& pairs, const int32_t* xp, int64_t nrows, float* y, int64_t ldy) {
+  int64_t m = 0;
+  for (; m + 8 <= nrows; m += 8) tile_rows<8>(pairs, xp + m * kPairsPerTile, y + m * ldy, ldy);
+  if (m + 4 <= nrows) tile_rows<4>(pairs, xp + m * kPairsPerTile, y + m * ldy, ldy), m += 4;
+  if (m + 2 <= nrows) tile_rows<2>(pairs, xp + m * kPairsPerTile, y + m * ldy, ldy), m += 2;
+  if (m < nrows) tile_rows<1>(pairs, xp + m * kPairsPerTile, y + m * ldy, ldy);
+}
+
+// x pairs of K tile tk for every row: pair g = face * 8 + p takes x[k], x[k + 1] at
+// k = tk * 32 + (face / 2) * 16 + 2p, times the face rows' scales for a block-float tile
+// (kBits > 0; exact, powers of two) or as they are (x is exact in bfloat16: the
+// conversion only packs).
+template <int kBits>
+TTT_AVX512_BF16 inline void tile_x_pairs(const uint8_t* tile, const float* x, int64_t kpad, int64_t nrows, int64_t tk,
+                                         int32_t* xp) {
+  __m512 scale[4];
+  if constexpr (kBits > 0) {
+    for (int f = 0; f < 4; ++f) scale[f] = block_scales<kBits>(tile, f);
+  }
+  for (int64_t m = 0; m < nrows; ++m) {
+    const float* xm = x + m * kpad + tk * 32;
+    int32_t* o = xp + m * kPairsPerTile;
+    for (int half = 0; half < 2; ++half) {  // faces 0, 1 (k 0..15), then 2, 3 (k 16..31)
+      const __m512 v = _mm512_loadu_ps(xm + half * 16);
+      __m512 a = v, b = v;
+      if constexpr (kBits > 0) a = _mm512_mul_ps(v, scale[2 * half]), b = _mm512_mul_ps(v, scale[2 * half + 1]);
+      _mm512_store_si512(o + half * 16, to_bf16_pairs(a, b));
+    }
+  }
+}
+
+// A block-float tile whose exponents leave the plain path (zeros, exponents below the
+// magnitude width, inf / NaN): exact fp32 values and fp32 FMAs.
+TTT_AVX512_BF16 void special_tile(const WeightView& w, int64_t tk, int64_t tn, const float* x, int64_t kpad,
+                                  int64_t nrows, float* y, int64_t ldy) {
+  alignas(64) float t[32 * 32];
+  generic::decode_tile(w, tk, tn, t);
+  for (int64_t m = 0; m < nrows; ++m) {
+    const float* xm = x + m * kpad + tk * 32;
+    __m512 lo = _mm512_loadu_ps(y + m * ldy), hi = _mm512_loadu_ps(y + m * ldy + 16);
+    for (int k = 0; k < 32; ++k) {
+      const __m512 xv = _mm512_set1_ps(xm[k]);
+      lo = _mm512_fmadd_ps(_mm512_load_ps(t + k * 32), xv, lo);
+      hi = _mm512_fmadd_ps(_mm512_load_ps(t + k * 32 + 16), xv, hi);
+    }
+    _mm512_storeu_ps(y + m * ldy, lo);
+    _mm512_storeu_ps(y + m * ldy + 16, hi);
+  }
+}
+
+// Tiled weights stream kStreams K tiles at a time: for each tile column j, tiles (tk, j)
+// .. (tk + kStreams - 1, j) in turn, so that each thread reads kStreams sequential streams
+// (rows of tiles), which the memory system serves faster than one. Each stream is
+// prefetched into L2 kPrefetchBytes ahead (past the end of its row: the same column of
+// the next group's row); without it the loads wait on DRAM while the tile computes.
+// A row's sums still run in the order tk = 0, 1, 2, ... for every column.
+constexpr int kStreams = 4;
+constexpr int64_t kPrefetchBytes = 16384;
+constexpr int64_t kRowsPerPass = 32;  // rows of x one pass keeps x pairs for
+
+inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j) {
+  int64_t jj = j + std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes), kk = tk;
+  if (jj >= tiles) jj -= tiles, kk += kStreams;
+  if (kk >= w.kt || jj >= tiles) return;
+  const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
+  for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
+}
+
+template <class Pairs>
+TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
+  constexpr int kBits = Pairs::kBits;
+  const WeightView& w = *a.w;
+  const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
+  alignas(64) int32_t xp[kStreams][kRowsPerPass * kPairsPerTile];
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
+    const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
+    const float* x = a.x + r0 * a.kpad;
+    float* y0 = a.y + r0 * a.ldy;
+    for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
+    for (int64_t tk0 = 0; tk0 < w.kt; tk0 += kStreams) {
+      const int streams = static_cast<int>(std::min<int64_t>(kStreams, w.kt - tk0));
+      // Unscaled x pairs serve every tile of their K tile.
+      if constexpr (kBits == 0) {
+        for (int s = 0; s < streams; ++s) tile_x_pairs<0>(nullptr, x, a.kpad, nrows, tk0 + s, xp[s]);
+      }
+      for (int64_t j = 0; j < tiles; ++j) {
+        for (int s = 0; s < streams; ++s) {
+          const int64_t tk = tk0 + s;
+          const uint8_t* tile = w.tile(tk, tn0 + j);
+          prefetch_l2(w, tk, tn0, tiles, j);
+          if constexpr (kBits > 0) {
+            if (!plain_block_exponents<kBits>(tile)) {
+              special_tile(w, tk, tn0 + j, x, a.kpad, nrows, y0 + j * 32, a.ldy);
+              continue;
+            }
+            tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
+          }
+          tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
+        }
+      }
+    }
+  }
+}
+
+// Row-major bfloat16: kRmDepth k rows (kRmDepth / 2 pairs) by 32 columns per step; y stays
+// in memory (L1 / L2 for one thread's columns).
+constexpr int kRmDepth = 16;
+constexpr int kRmPairs = kRmDepth / 2;
+
+// Two accumulators per column half for every row (the same order whatever the rows).
+template <int kRows>
+TTT_AVX512_BF16 inline void rm_step_rows(const __m512i (&w)[kRmPairs][2], const int32_t* xp, float* y, int64_t ldy) {
+  constexpr int kChains = 2;
+  for (int m = 0; m < kRows; ++m) {
+    float* ym = y + m * ldy;
+    __m512 acc[2][kChains];
+    acc[0][0] = _mm512_loadu_ps(ym);
+    acc[1][0] = _mm512_loadu_ps(ym + 16);
+    for (int c = 1; c < kChains; ++c) acc[0][c] = acc[1][c] = _mm512_setzero_ps();
+    for (int p = 0; p < kRmPairs; ++p) {
+      for (int h = 0; h < 2; ++h) acc[h][p % kChains] = dot(acc[h][p % kChains], w[p][h], xp + m * kRmPairs + p);
+    }
+    for (int h = 0; h < 2; ++h) {
+      __m512 sum = acc[h][0];
+      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[h][c]);
+      _mm512_storeu_ps(ym + h * 16, sum);
+    }
+  }
+}
+
+TTT_AVX512_BF16 void gemv_bf16_row_major(const GemvArgs& a) {
+  const WeightView& w = *a.w;
+  const int64_t cols = std::min(a.cols, w.n - a.col0);
+  const int64_t steps = (cols + 31) / 32;
+  const __m512i first = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7, 38, 6,
+                                         37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+  const __m512i second = _mm512_set_epi16(63, 31, 62, 30, 61, 29, 60, 28, 59, 27, 58, 26, 57, 25, 56, 24, 55, 23, 54,
+                                          22, 53, 21, 52, 20, 51, 19, 50, 18, 49, 17, 48, 16);
+  const auto* base = reinterpret_cast<const uint16_t*>(w.data);
+  alignas(64) int32_t xp[kMaxRows * kRmPairs];
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kMaxRows) {
+    const int64_t nrows = std::min(kMaxRows, a.rows - r0);
+    float* y0 = a.y + r0 * a.ldy;
+    for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + steps * 32, 0.0f);
+    for (int64_t k0 = 0; k0 < w.k; k0 += kRmDepth) {
+      // x pairs of these k (x is zero from K to kpad, a multiple of 32).
+      for (int64_t m = 0; m < nrows; ++m) {
+        const float* xm = a.x + (r0 + m) * a.kpad + k0;
+        _mm256_store_si256(reinterpret_cast<__m256i*>(xp + m * kRmPairs), to_bf16_pairs(_mm512_loadu_ps(xm)));
+      }
+      const int64_t kb = std::min<int64_t>(kRmDepth, w.k - k0);
+      for (int64_t s = 0; s < steps; ++s) {
+        const int64_t c = s * 32;
+        const __mmask32 mask = cols - c >= 32 ? __mmask32(0xFFFFFFFFu) : __mmask32((1u << (cols - c)) - 1);
+        const uint16_t* p = base + k0 * w.n + a.col0 + c;
+        __m512i pairs[kRmPairs][2];
+        for (int q = 0; q < kRmPairs; ++q) {
+          // Rows past K are zero (x is zero there too).
+          const __m512i even = 2 * q < kb ? _mm512_maskz_loadu_epi16(mask, p + 2 * q * w.n) : _mm512_setzero_si512();
+          const __m512i odd =
+              2 * q + 1 < kb ? _mm512_maskz_loadu_epi16(mask, p + (2 * q + 1) * w.n) : _mm512_setzero_si512();
+          pairs[q][0] = _mm512_permutex2var_epi16(even, first, odd);
+          pairs[q][1] = _mm512_permutex2var_epi16(even, second, odd);
+        }
+        float* y = y0 + c;
+        int64_t m = 0;
+        for (; m + 4 <= nrows; m += 4) rm_step_rows<4>(pairs, xp + m * kRmPairs, y + m * a.ldy, a.ldy);
+        if (m + 2 <= nrows) rm_step_rows<2>(pairs, xp + m * kRmPairs, y + m * a.ldy, a.ldy), m += 2;
+        if (m < nrows) rm_step_rows<1>(pairs, xp + m * kRmPairs, y + m * a.ldy, a.ldy);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// The GEMV of the AVX512-BF16 set; fp32 weights go to the AVX-512 one.
+TTT_AVX512_BF16 void gemv_avx512_bf16(const GemvArgs& a) {
+  const WeightView& w = *a.w;
+  if (w.layout == Layout::TILE) {
+    switch (w.dtype) {
+      case DataType::BFLOAT16: gemv_tiles<Bf16Pairs>(a); return;
+      case DataType::BFLOAT8_B: gemv_tiles<Bfp8Pairs>(a); return;
+      case DataType::BFLOAT4_B: gemv_tiles<Bfp4Pairs>(a); return;
+      default: break;
+    }
+  } else if (w.dtype == DataType::BFLOAT16) {
+    gemv_bf16_row_major(a);
+    return;
+  }
+  avx512_kernels().gemv(a);
+}
+
+}  // namespace ttt::ops::matmul_detail

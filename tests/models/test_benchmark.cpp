@@ -1,0 +1,47 @@
+// `ttt bench` (run_benchmark) on a tiny random model: every figure it reports is filled
+// in, and the machine limits it measures in the same run are named. No timing is
+// asserted: only that the measurements exist.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "ttt/cpu_features.hpp"
+#include "ttt/models/benchmark.hpp"
+
+namespace ttt {
+namespace {
+
+TEST(Benchmark, MeasuresItsOwnPeakAndBandwidthInTheSameRun) {
+  BenchOptions o;
+  o.spec_name = "tinystories-260k";
+  o.prompt_len = 16;
+  o.gen = 4;
+  o.batch = 2;
+  o.profile = true;
+  const BenchResult r = run_benchmark(o);
+  EXPECT_GT(r.read_bandwidth_gbps, 0);
+  EXPECT_GT(r.peak_flops, 0);
+  EXPECT_EQ(r.peak_source.rfind("measured ", 0), 0u) << r.peak_source;
+  EXPECT_GT(r.prefill_flops, 0);
+  EXPECT_DOUBLE_EQ(r.prefill_flops_fraction, r.prefill_flops / r.peak_flops);
+  EXPECT_GT(r.bandwidth_fraction, 0);
+  EXPECT_FALSE(r.profile_s.empty());
+  EXPECT_FALSE(r.prefill_profile_s.empty());
+  const auto j = nlohmann::json::parse(r.json());
+  EXPECT_EQ(j.at("peak_source"), r.peak_source);
+  EXPECT_NE(r.str().find("GFLOP/s peak (measured"), std::string::npos) << r.str();
+}
+
+TEST(Benchmark, PeakInstructionFollowsTheIsaLevel) {
+  const MachinePeak bf16 = measure_compute_peak(true, 1);
+  const MachinePeak fp32 = measure_compute_peak(false, 1);
+  EXPECT_GT(bf16.flops, 0);
+  EXPECT_GT(fp32.flops, 0);
+  if (active_isa() >= IsaLevel::AVX512_BF16) {
+    EXPECT_NE(bf16.instruction.find("vdpbf16ps"), std::string::npos) << bf16.instruction;
+  }
+  EXPECT_EQ(fp32.instruction.find("vdpbf16ps"), std::string::npos) << fp32.instruction;
+}
+
+}  // namespace
+}  // namespace ttt
