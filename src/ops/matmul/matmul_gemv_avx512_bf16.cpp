@@ -64,35 +64,6 @@ TTT_AVX512_BF16 inline void tile_rows(const Pairs& pairs, const int32_t* xp, flo
   }
 }
 
-// Two tiles of one K tile (columns j and j + 1) against kRows rows, decoded and multiplied
-// in step: their sums are independent chains, which hides the latency of vdpbf16ps when
-// the rows are few. Each column's sums run in the same order as in tile_rows.
-template <int kRows, class Pairs>
-TTT_AVX512_BF16 inline void two_tiles_rows(const Pairs& pa, const Pairs& pb, const int32_t* xa, const int32_t* xb,
-                                           float* y, int64_t ldy) {
-  __m512 acc[2][kRows][2];
-  for (int t = 0; t < 2; ++t)
-    for (int m = 0; m < kRows; ++m)
-      for (int h = 0; h < 2; ++h) acc[t][m][h] = _mm512_loadu_ps(y + m * ldy + t * 32 + h * 16);
-#pragma GCC unroll 32
-  for (int s = 0; s < kPairsPerTile / Pairs::kPerStep; ++s) {
-    __m512i wa[Pairs::kPerStep], wb[Pairs::kPerStep];
-    pa.step(s, wa);
-    pb.step(s, wb);
-    for (int i = 0; i < Pairs::kPerStep; ++i) {
-      const int g = s * Pairs::kPerStep + i;
-      const int h = (g / 8) % 2;
-      for (int m = 0; m < kRows; ++m) {
-        acc[0][m][h] = dot(acc[0][m][h], wa[i], xa + m * kPairsPerTile + g);
-        acc[1][m][h] = dot(acc[1][m][h], wb[i], xb + m * kPairsPerTile + g);
-      }
-    }
-  }
-  for (int t = 0; t < 2; ++t)
-    for (int m = 0; m < kRows; ++m)
-      for (int h = 0; h < 2; ++h) _mm512_storeu_ps(y + m * ldy + t * 32 + h * 16, acc[t][m][h]);
-}
-
 template <class Pairs>
 TTT_AVX512_BF16 inline void tile_all_rows(const Pairs& pairs, const int32_t* xp, int64_t nrows, float* y, int64_t ldy) {
   int64_t m = 0;
@@ -168,7 +139,6 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
   alignas(64) int32_t xp[kStreams][kRowsPerPass * kPairsPerTile];
-  alignas(64) int32_t xq[2 * kPairsPerTile];  // the second tile's scaled x pairs (two_tiles_rows)
   for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
     const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
     const float* x = a.x + r0 * a.kpad;
@@ -180,49 +150,20 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
       if constexpr (kBits == 0) {
         for (int s = 0; s < streams; ++s) tile_x_pairs<0>(nullptr, x, a.kpad, nrows, tk0 + s, xp[s]);
       }
-      for (int64_t j = 0; j < tiles;) {
-        // One or two rows: tile columns two at a time (two_tiles_rows), when both tiles
-        // take the plain path.
-        const bool two = nrows <= 2 && j + 1 < tiles;
+      for (int64_t j = 0; j < tiles; ++j) {
         for (int s = 0; s < streams; ++s) {
           const int64_t tk = tk0 + s;
           const uint8_t* tile = w.tile(tk, tn0 + j);
           prefetch_l2(w, tk, tn0, tiles, j);
-          if (two) {
-            const uint8_t* next = w.tile(tk, tn0 + j + 1);
-            prefetch_l2(w, tk, tn0, tiles, j + 1);
-            bool plain = true;
-            if constexpr (kBits > 0) plain = plain_block_exponents<kBits>(tile) && plain_block_exponents<kBits>(next);
-            if (plain) {
-              const int32_t* xa = xp[s];
-              const int32_t* xb = xp[s];
-              if constexpr (kBits > 0) {
-                tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
-                tile_x_pairs<kBits>(next, x, a.kpad, nrows, tk, xq);
-                xb = xq;
-              }
-              float* y = y0 + j * 32;
-              if (nrows == 2) {
-                two_tiles_rows<2>(Pairs(tile), Pairs(next), xa, xb, y, a.ldy);
-              } else {
-                two_tiles_rows<1>(Pairs(tile), Pairs(next), xa, xb, y, a.ldy);
-              }
+          if constexpr (kBits > 0) {
+            if (!plain_block_exponents<kBits>(tile)) {
+              special_tile(w, tk, tn0 + j, x, a.kpad, nrows, y0 + j * 32, a.ldy);
               continue;
             }
+            tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
           }
-          for (int64_t jj = j; jj < j + (two ? 2 : 1); ++jj) {
-            const uint8_t* t = w.tile(tk, tn0 + jj);
-            if constexpr (kBits > 0) {
-              if (!plain_block_exponents<kBits>(t)) {
-                special_tile(w, tk, tn0 + jj, x, a.kpad, nrows, y0 + jj * 32, a.ldy);
-                continue;
-              }
-              tile_x_pairs<kBits>(t, x, a.kpad, nrows, tk, xp[s]);
-            }
-            tile_all_rows(Pairs(t), xp[s], nrows, y0 + jj * 32, a.ldy);
-          }
+          tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
         }
-        j += two ? 2 : 1;
       }
     }
   }
