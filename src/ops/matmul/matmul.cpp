@@ -203,13 +203,8 @@ Cost MatmulOp::cost(const MatmulArgs& args, const OpConfig& config, const Device
   } else {
     const auto* c = std::get_if<CpuKernelConfig>(&config.kernel_config);
     in.cores = c ? c->threads : 0;
-    const bool bf16_math = matmul_detail::host_bf16_math(args.weight.dtype);
-    const int64_t gemv_rows = c && c->block_m > 0 ? c->block_m
-                              : bf16_math         ? matmul_detail::kDefaultGemvRowsBf16
-                                                  : matmul_detail::kDefaultGemvRows;
-    in.math_dtype = bf16_math && d.rows > gemv_rows
-                        ? DataType::BFLOAT16
-                        : DataType::FLOAT32;
+    // The GEMV and the GEMM both multiply bfloat16 against non-fp32 weights.
+    in.math_dtype = matmul_detail::host_bf16_math(args.weight.dtype) ? DataType::BFLOAT16 : DataType::FLOAT32;
   }
   return estimate_cost(in, device);
 }
