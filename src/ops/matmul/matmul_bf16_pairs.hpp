@@ -126,6 +126,50 @@ struct Bfp4Pairs {
   }
 };
 
+// bfloat4_b with one byte permute per 4 pair vectors ("nibble words"). A 64-byte step
+// holds pairs i = 0..3 (16 bytes each: face rows 2p and 2p + 1 of 8 bytes, column n in
+// byte n / 2, nibble n % 2). The permute builds 32 words in which word (lane L, half r)
+// holds byte q = L / 2 of rows r of pairs i0, i1 (even L) or i2, i3 (odd L), low byte
+// first; its four nibbles are then the codes of (i0 | i2, column 2q), (i0 | i2, 2q + 1),
+// (i1 | i3, 2q) and (i1 | i3, 2q + 1). Shifting the words by 0, 4, 8, 12 bits and looking
+// the low nibble up (vpermw reads 5 index bits: the table holds its 16 words twice) gives
+// four vectors whose lanes are pairs of rows 2p, 2p + 1 of one column. Even lanes take the
+// x pair of i0 (i1), odd lanes that of i2 (i3): both come from one 64-bit broadcast. Each
+// lane sums the column 2q (2q + 1), so adjacent lanes fold into one column at the end.
+struct Bfp4Nibbles {
+  static constexpr int kBits = 3;
+  __m512i table, arrange;
+  TTT_AVX512_BF16 Bfp4Nibbles() {
+    alignas(64) uint16_t t[32];
+    for (int v = 0; v < 32; ++v) t[v] = float_to_bfloat16(static_cast<float>(v & 7) * ((v & 8) ? -1.0f : 1.0f));
+    table = _mm512_load_si512(t);
+    alignas(64) uint8_t idx[64];
+    for (int b = 0; b < 64; ++b) {
+      const int word = b / 2, high = b % 2, lane = word / 2, r = word % 2, q = lane / 2;
+      const int i = (lane % 2) * 2 + high;
+      idx[b] = static_cast<uint8_t>(i * 16 + r * 8 + q);
+    }
+    arrange = _mm512_load_si512(idx);
+  }
+  // The four pair vectors of 64 code bytes: o[0], o[1] pair with x qword [i0, i2] (even,
+  // odd columns), o[2], o[3] with [i1, i3].
+  TTT_AVX512_BF16 void step(const uint8_t* p, __m512i (&o)[4]) const {
+    const __m512i v = _mm512_permutexvar_epi8(arrange, _mm512_loadu_si512(p));
+    o[0] = _mm512_permutexvar_epi16(v, table);
+    o[1] = _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 4), table);
+    o[2] = _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 8), table);
+    o[3] = _mm512_permutexvar_epi16(_mm512_srli_epi16(v, 12), table);
+  }
+};
+
+// Folds the even-column and odd-column sums of Bfp4Nibbles (lanes 2q and 2q + 1 both
+// hold columns 2q, 2q + 1) into 16 columns in order.
+TTT_AVX512_BF16 inline __m512 fold_nibble_sums(__m512 even, __m512 odd) {
+  const __m512 t = _mm512_mask_blend_ps(0xAAAA, even, odd);  // even[2q], odd[2q + 1]
+  const __m512 u = _mm512_mask_blend_ps(0xAAAA, odd, even);  // odd[2q], even[2q + 1]
+  return _mm512_add_ps(t, _mm512_permute_ps(u, 0xB1));
+}
+
 // The scales of face `face` of a block-float tile, one per face row:
 // 2^(E - 127 - (bits - 1)) as fp32. Only for tiles on the plain path.
 template <int kBits>

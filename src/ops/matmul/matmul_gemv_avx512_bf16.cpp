@@ -14,6 +14,7 @@
 // 2^-119 times the block's largest magnitude.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "ops/matmul/matmul_bf16_pairs.hpp"
 #include "ops/matmul/matmul_generic.hpp"
@@ -73,11 +74,61 @@ TTT_AVX512_BF16 inline void tile_all_rows(const Pairs& pairs, const int32_t* xp,
   if (m < nrows) tile_rows<1>(pairs, xp + m * kPairsPerTile, y + m * ldy, ldy);
 }
 
+// y[m][0..32) += a bfloat4_b tile against kRows rows of x (Bfp4Nibbles; xp in nibble
+// order). Per row and column half, the even and odd column lanes each sum the tile's steps
+// in order, from zero; the folded sums are added to y. Few rows interleave the halves
+// (more independent chains), many take them in turn (fewer live accumulators): the same
+// sums either way.
+template <int kRows>
+TTT_AVX512_BF16 inline void bfp4_tile_rows(const Bfp4Nibbles& nb, const uint8_t* codes, const int32_t* xp, float* y,
+                                           int64_t ldy) {
+  constexpr int kHalves = kRows <= 2 ? 2 : 1;  // column halves summed at the same time
+  const auto* xq = reinterpret_cast<const long long*>(xp);
+  for (int h0 = 0; h0 < 2; h0 += kHalves) {
+    __m512 ev[kRows][kHalves], od[kRows][kHalves];
+    for (int m = 0; m < kRows; ++m)
+      for (int h = 0; h < kHalves; ++h) ev[m][h] = od[m][h] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int s = 0; s < 8; ++s) {
+      const int h = (s / 2) % 2;  // faces 0, 2: columns 0..15; faces 1, 3: 16..31
+      if (kHalves == 1 && h != h0) continue;
+      const int hh = kHalves == 1 ? 0 : h;
+      __m512i o[4];
+      nb.step(codes + s * 64, o);
+      for (int m = 0; m < kRows; ++m) {
+        const __m512i xa = _mm512_set1_epi64(xq[m * 16 + 2 * s]), xb = _mm512_set1_epi64(xq[m * 16 + 2 * s + 1]);
+        ev[m][hh] = _mm512_dpbf16_ps(ev[m][hh], reinterpret_cast<__m512bh>(o[0]), reinterpret_cast<__m512bh>(xa));
+        od[m][hh] = _mm512_dpbf16_ps(od[m][hh], reinterpret_cast<__m512bh>(o[1]), reinterpret_cast<__m512bh>(xa));
+        ev[m][hh] = _mm512_dpbf16_ps(ev[m][hh], reinterpret_cast<__m512bh>(o[2]), reinterpret_cast<__m512bh>(xb));
+        od[m][hh] = _mm512_dpbf16_ps(od[m][hh], reinterpret_cast<__m512bh>(o[3]), reinterpret_cast<__m512bh>(xb));
+      }
+    }
+    for (int m = 0; m < kRows; ++m) {
+      for (int h = 0; h < kHalves; ++h) {
+        float* ym = y + m * ldy + (h0 + h) * 16;
+        _mm512_storeu_ps(ym, _mm512_add_ps(_mm512_loadu_ps(ym), fold_nibble_sums(ev[m][h], od[m][h])));
+      }
+    }
+  }
+}
+
+TTT_AVX512_BF16 inline void bfp4_tile_all_rows(const Bfp4Nibbles& nb, const uint8_t* tile, const int32_t* xp,
+                                               int64_t nrows, float* y, int64_t ldy) {
+  const uint8_t* codes = tile + kBfpExponentBytes;
+  int64_t m = 0;
+  for (; m + 8 <= nrows; m += 8) bfp4_tile_rows<8>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy);
+  if (m + 4 <= nrows) bfp4_tile_rows<4>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy), m += 4;
+  if (m + 2 <= nrows) bfp4_tile_rows<2>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy), m += 2;
+  if (m < nrows) bfp4_tile_rows<1>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy);
+}
+
 // x pairs of K tile tk for every row: pair g = face * 8 + p takes x[k], x[k + 1] at
 // k = tk * 32 + (face / 2) * 16 + 2p, times the face rows' scales for a block-float tile
 // (kBits > 0; exact, powers of two) or as they are (x is exact in bfloat16: the
 // conversion only packs).
-template <int kBits>
+// kNibbleOrder: each group of four pairs is stored as g0, g2, g1, g3 (the 64-bit x
+// broadcasts of Bfp4Nibbles).
+template <int kBits, bool kNibbleOrder = false>
 TTT_AVX512_BF16 inline void tile_x_pairs(const uint8_t* tile, const float* x, int64_t kpad, int64_t nrows, int64_t tk,
                                          int32_t* xp) {
   __m512 scale[4];
@@ -91,7 +142,9 @@ TTT_AVX512_BF16 inline void tile_x_pairs(const uint8_t* tile, const float* x, in
       const __m512 v = _mm512_loadu_ps(xm + half * 16);
       __m512 a = v, b = v;
       if constexpr (kBits > 0) a = _mm512_mul_ps(v, scale[2 * half]), b = _mm512_mul_ps(v, scale[2 * half + 1]);
-      _mm512_store_si512(o + half * 16, to_bf16_pairs(a, b));
+      __m512i pairs = to_bf16_pairs(a, b);
+      if constexpr (kNibbleOrder) pairs = _mm512_shuffle_epi32(pairs, static_cast<_MM_PERM_ENUM>(0xD8));
+      _mm512_store_si512(o + half * 16, pairs);
     }
   }
 }
@@ -139,6 +192,7 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
   alignas(64) int32_t xp[kStreams][kRowsPerPass * kPairsPerTile];
+  const Bfp4Nibbles nibbles;
   for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
     const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
     const float* x = a.x + r0 * a.kpad;
@@ -160,9 +214,15 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
               special_tile(w, tk, tn0 + j, x, a.kpad, nrows, y0 + j * 32, a.ldy);
               continue;
             }
-            tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
+            if constexpr (std::is_same_v<Pairs, Bfp4Nibbles>) {
+              tile_x_pairs<kBits, true>(tile, x, a.kpad, nrows, tk, xp[s]);
+              bfp4_tile_all_rows(nibbles, tile, xp[s], nrows, y0 + j * 32, a.ldy);
+              continue;
+            } else {
+              tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
+            }
           }
-          tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
+          if constexpr (!std::is_same_v<Pairs, Bfp4Nibbles>) tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
         }
       }
     }
@@ -248,7 +308,7 @@ TTT_AVX512_BF16 void gemv_avx512_bf16(const GemvArgs& a) {
     switch (w.dtype) {
       case DataType::BFLOAT16: gemv_tiles<Bf16Pairs>(a); return;
       case DataType::BFLOAT8_B: gemv_tiles<Bfp8Pairs>(a); return;
-      case DataType::BFLOAT4_B: gemv_tiles<Bfp4Pairs>(a); return;
+      case DataType::BFLOAT4_B: gemv_tiles<Bfp4Nibbles>(a); return;
       default: break;
     }
   } else if (w.dtype == DataType::BFLOAT16) {
