@@ -61,4 +61,14 @@ constexpr const char* short_name(DataType t) {
   return "?";
 }
 
+// The short names parse too (bf16, bfp8_b, ...), and bfp8 / bfp4 for the block floats.
+inline bool enum_alias(std::string_view text, DataType& out) {
+  for (DataType t : enum_values<DataType>()) {
+    if (detail::iequals(short_name(t), text)) return out = t, true;
+  }
+  if (detail::iequals(text, "bfp8")) return out = DataType::BFLOAT8_B, true;
+  if (detail::iequals(text, "bfp4")) return out = DataType::BFLOAT4_B, true;
+  return false;
+}
+
 }  // namespace ttt

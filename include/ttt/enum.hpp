@@ -34,6 +34,8 @@ bool try_parse_enum(std::string_view text, E& out) {
       return true;
     }
   }
+  // Other spellings an enum accepts, where its header declares enum_alias(text, E&).
+  if constexpr (requires { enum_alias(text, out); }) return enum_alias(text, out);
   return false;
 }
 

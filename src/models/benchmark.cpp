@@ -6,8 +6,6 @@
 #include <memory>
 #include <random>
 
-#include <immintrin.h>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -21,12 +19,18 @@
 #include "ttt/modules/transformer.hpp"
 #include "ttt/profiler.hpp"
 #include "ttt/tensor_cache.hpp"
+#include "models/read_bandwidth.hpp"
 
 namespace ttt {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The read probe between decode steps: windows of 256 MiB (eight times a 32 MiB L3), over
+// weights of at least four windows' worth.
+constexpr std::size_t kProbeWindowBytes = std::size_t{256} << 20;
+constexpr std::size_t kProbeMinBytes = 4 * kProbeWindowBytes;
 
 struct TempDir {
   std::filesystem::path path;
@@ -43,77 +47,6 @@ struct TempDir {
 
 }  // namespace
 
-namespace {
-
-// Sums of a range with wide loads and independent accumulators, so that loads, not
-// adds, are the limit (the read-bandwidth probe).
-__attribute__((target("avx512f"))) float sum_avx512(const float* p, int64_t n) {
-  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p + i));
-    a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + i + 16));
-    a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + i + 32));
-    a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + i + 48));
-  }
-  alignas(64) float lanes[16];
-  _mm512_store_ps(lanes, _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-  float s = 0;
-  for (float v : lanes) s += v;
-  for (; i < n; ++i) s += p[i];
-  return s;
-}
-
-__attribute__((target("avx2"))) float sum_avx2(const float* p, int64_t n) {
-  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
-    a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
-    a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
-    a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
-  }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-  float s = 0;
-  for (float v : lanes) s += v;
-  for (; i < n; ++i) s += p[i];
-  return s;
-}
-
-float sum_scalar(const float* p, int64_t n) {
-  float s[4] = {0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int k = 0; k < 4; ++k) s[k] += p[i + k];
-  for (; i < n; ++i) s[0] += p[i];
-  return s[0] + s[1] + s[2] + s[3];
-}
-
-}  // namespace
-
-double measure_read_bandwidth_gbps(int threads, std::size_t bytes) {
-  ThreadPool& pool = ThreadPool::global();
-  const std::size_t n = bytes / sizeof(float);
-  auto buf = std::make_unique<float[]>(n);
-  pool.parallel_for(static_cast<int64_t>(n), [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) buf[static_cast<std::size_t>(i)] = static_cast<float>(i & 7);
-  }, threads);
-  const IsaLevel isa = active_isa();
-  auto sum = isa >= IsaLevel::AVX512 ? sum_avx512 : isa == IsaLevel::AVX2 ? sum_avx2 : sum_scalar;
-  double best = 0;
-  std::vector<double> sums(static_cast<std::size_t>(pool.size()) * 16);
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto t0 = Clock::now();
-    pool.parallel_for(
-        static_cast<int64_t>(n),
-        [&](int64_t b, int64_t e, int t) { sums[static_cast<std::size_t>(t) * 16] += sum(buf.get() + b, e - b); },
-        threads, 4096);
-    best = std::max(best, static_cast<double>(bytes) / since(t0) / 1e9);
-  }
-  return best;
-}
-
 BenchResult run_benchmark(const BenchOptions& o) {
   TTT_CHECK(o.model_dir.empty() != o.spec_name.empty(), InvalidConfig,
             "bench: give either --model DIR or --spec NAME (got {})", o.model_dir.empty() ? "neither" : "both");
@@ -124,7 +57,6 @@ BenchResult run_benchmark(const BenchOptions& o) {
   r.batch = o.batch;
   r.prompt_len = o.prompt_len;
   r.gen = o.gen;
-  r.read_bandwidth_gbps = measure_read_bandwidth_gbps();
 
   TransformerSpec spec;
   std::shared_ptr<const WeightSource> weights;
@@ -165,10 +97,19 @@ BenchResult run_benchmark(const BenchOptions& o) {
   }
   r.cold_load_s = since(t0);
   model.reset();
+  // The warm model's weights, mapped from the cache, are what decode reads: the read
+  // probe streams over the same pages.
+  bench_detail::WeightReadProbe probe;
   t0 = Clock::now();
   {
     auto cache = std::make_shared<TensorCacheManager>(device, cc);
-    model = std::make_unique<Transformer>(spec, device, hw, weights, cached_weight_loader(cache));
+    WeightLoader load = [inner = cached_weight_loader(cache), &probe](const WeightSource& src, const WeightRequest& req,
+                                                                      const DeviceSpec& dev) {
+      Tensor t = inner(src, req, dev);
+      probe.add(t);
+      return t;
+    };
+    model = std::make_unique<Transformer>(spec, device, hw, weights, load);
   }
   r.warm_load_s = since(t0);
 
@@ -215,21 +156,41 @@ BenchResult run_benchmark(const BenchOptions& o) {
   // One warm-up step (scratch buffers reach their size), then the timed steps.
   model->forward_decode(ids, positions);
   for (auto& p : positions) ++p;
+  r.peak_rss_bytes = peak_rss_bytes();
   OpProfiler::take();
-  const int64_t dev0 = device->allocator().allocation_count();
-  const int64_t heap0 = o.heap_allocations ? o.heap_allocations() : 0;
+  // Memory bandwidth on a shared machine changes from second to second: a read of the
+  // weights runs before every step (untimed), and decode compares with their median. A
+  // model whose weights stay in the caches falls back to a buffer of its own.
   const int64_t steps = o.gen - 1;
-  t0 = Clock::now();
+  const bool probe_weights = !device->spec().is_ttnn() && probe.bytes() >= kProbeMinBytes;
+  std::vector<double> probes;
+  probes.reserve(static_cast<std::size_t>(steps));
+  if (!probe_weights) probes.push_back(measure_read_bandwidth_gbps());
+  int64_t dev_allocs = 0, heap_allocs = 0;
   for (int64_t s = 0; s < steps; ++s) {
+    if (probe_weights) probes.push_back(probe.measure(ThreadPool::global(), kProbeWindowBytes));
+    const int64_t dev0 = device->allocator().allocation_count();
+    const int64_t heap0 = o.heap_allocations ? o.heap_allocations() : 0;
+    t0 = Clock::now();
     const Tensor& logits = model->forward_decode(ids, positions);
+    r.decode_s += since(t0);
     (void)logits;
+    dev_allocs += device->allocator().allocation_count() - dev0;
+    if (o.heap_allocations) heap_allocs += o.heap_allocations() - heap0;
     for (auto& p : positions) ++p;
   }
-  r.decode_s = since(t0);
   r.decode_steps = steps;
+  if (!probes.empty()) {
+    std::sort(probes.begin(), probes.end());
+    r.read_bandwidth_gbps = probes[probes.size() / 2];
+    r.read_bandwidth_min_gbps = probes.front();
+    r.read_bandwidth_max_gbps = probes.back();
+    r.read_probe = probe_weights ? fmt::format("median of {} reads of the weights between decode steps", probes.size())
+                                 : "a buffer of its own (the weights stay in the caches)";
+  }
   if (steps > 0) {
-    r.device_allocs_per_step = static_cast<double>(device->allocator().allocation_count() - dev0) / steps;
-    if (o.heap_allocations) r.heap_allocs_per_step = static_cast<double>(o.heap_allocations() - heap0) / steps;
+    r.device_allocs_per_step = static_cast<double>(dev_allocs) / steps;
+    if (o.heap_allocations) r.heap_allocs_per_step = static_cast<double>(heap_allocs) / steps;
     r.decode_tok_s_user = steps / r.decode_s;
     r.decode_tok_s = r.decode_tok_s_user * static_cast<double>(o.batch);
     r.achieved_gbps = r.weight_bytes_per_step * steps / r.decode_s / 1e9;
@@ -237,7 +198,6 @@ BenchResult run_benchmark(const BenchOptions& o) {
   }
   r.profile_s = OpProfiler::take();
   OpProfiler::enable(false);
-  r.peak_rss_bytes = peak_rss_bytes();
   return r;
 }
 
@@ -263,6 +223,9 @@ std::string BenchResult::json() const {
   j["weight_bytes_per_step"] = weight_bytes_per_step;
   j["achieved_gbps"] = achieved_gbps;
   j["read_bandwidth_gbps"] = read_bandwidth_gbps;
+  j["read_bandwidth_min_gbps"] = read_bandwidth_min_gbps;
+  j["read_bandwidth_max_gbps"] = read_bandwidth_max_gbps;
+  j["read_probe"] = read_probe;
   j["bandwidth_fraction"] = bandwidth_fraction;
   j["peak_rss_bytes"] = peak_rss_bytes;
   j["device_allocs_per_step"] = device_allocs_per_step;
@@ -285,6 +248,9 @@ std::string BenchResult::str() const {
                    "{:.1f} GB/s measured read bandwidth\n",
                    decode_tok_s, decode_tok_s_user, weight_bytes_per_step / 1e6, achieved_gbps, bandwidth_fraction * 100,
                    read_bandwidth_gbps);
+  if (!read_probe.empty())
+    s += fmt::format("read bandwidth: {} ({:.1f} to {:.1f} GB/s)\n", read_probe, read_bandwidth_min_gbps,
+                     read_bandwidth_max_gbps);
   s += fmt::format("allocations per decode step: device {:.1f}, heap {}\n", device_allocs_per_step,
                    heap_allocs_per_step < 0 ? std::string("not counted") : fmt::format("{:.1f}", heap_allocs_per_step));
   s += fmt::format("peak memory {:.1f} MiB\n", static_cast<double>(peak_rss_bytes) / (1 << 20));

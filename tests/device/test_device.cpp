@@ -104,6 +104,13 @@ TEST(CpuFeatures, IsaLimitClampsDispatch) {
 TEST(Enums, ParseIgnoresCaseAndListsChoices) {
   EXPECT_EQ(parse_enum<MathFidelity>("hifi2"), MathFidelity::HiFi2);
   EXPECT_EQ(parse_enum<DataType>("bfloat8_b"), DataType::BFLOAT8_B);
+  // Data types also take the short names tables print, and bfp8 / bfp4.
+  EXPECT_EQ(parse_enum<DataType>("bf16"), DataType::BFLOAT16);
+  EXPECT_EQ(parse_enum<DataType>("BFP4_B"), DataType::BFLOAT4_B);
+  EXPECT_EQ(parse_enum<DataType>("bfp8"), DataType::BFLOAT8_B);
+  EXPECT_EQ(parse_enum<DataType>("fp32"), DataType::FLOAT32);
+  DataType d{};
+  EXPECT_FALSE(try_parse_enum("bf8", d));
   EXPECT_EQ(to_string(BufferType::L1), "L1");
   try {
     parse_enum<Layout>("TILED");

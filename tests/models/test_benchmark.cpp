@@ -20,6 +20,10 @@ TEST(Benchmark, MeasuresItsOwnPeakAndBandwidthInTheSameRun) {
   o.profile = true;
   const BenchResult r = run_benchmark(o);
   EXPECT_GT(r.read_bandwidth_gbps, 0);
+  EXPECT_LE(r.read_bandwidth_min_gbps, r.read_bandwidth_gbps);
+  EXPECT_GE(r.read_bandwidth_max_gbps, r.read_bandwidth_gbps);
+  // The tiny model's weights stay in the caches: the probe reads a buffer of its own.
+  EXPECT_NE(r.read_probe.find("buffer of its own"), std::string::npos) << r.read_probe;
   EXPECT_GT(r.peak_flops, 0);
   EXPECT_EQ(r.peak_source.rfind("measured ", 0), 0u) << r.peak_source;
   EXPECT_GT(r.prefill_flops, 0);

@@ -42,7 +42,9 @@ struct BenchResult {
   double prefill_tok_s = 0, decode_tok_s = 0, decode_tok_s_user = 0;
   double weight_bytes_per_step = 0;  // matmul weight bytes each decode step reads
   double achieved_gbps = 0;          // weight bytes per step / time per step
-  double read_bandwidth_gbps = 0;    // measured here, same run
+  double read_bandwidth_gbps = 0;    // measured here, same run: median of the probes
+  double read_bandwidth_min_gbps = 0, read_bandwidth_max_gbps = 0;
+  std::string read_probe;            // how it was measured
   double bandwidth_fraction = 0;
   double prefill_flops = 0;          // FLOP/s of the prefill matmuls (2 x parameters x tokens)
   double peak_flops = 0;             // cpu: measured here, same run; ttnn: the device's nominal peak
@@ -69,7 +71,7 @@ struct MachinePeak {
 MachinePeak measure_compute_peak(bool bf16, int threads = 0);
 
 // Streaming read bandwidth of this machine with `threads` threads (0: all), GB/s,
-// best of a few passes over `bytes`.
+// best of a few passes over a buffer of `bytes` (one and four streams per thread).
 double measure_read_bandwidth_gbps(int threads = 0, std::size_t bytes = std::size_t{512} << 20);
 
 }  // namespace ttt
