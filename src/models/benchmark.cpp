@@ -186,7 +186,8 @@ BenchResult run_benchmark(const BenchOptions& o) {
     r.read_bandwidth_min_gbps = probes.front();
     r.read_bandwidth_max_gbps = probes.back();
     r.read_probe = probe_weights ? fmt::format("median of {} reads of the weights between decode steps", probes.size())
-                                 : "a buffer of its own (the weights stay in the caches)";
+                                 : device->spec().is_ttnn() ? "a buffer of its own (an emulated device)"
+                                                            : "a buffer of its own (the weights stay in the caches)";
   }
   if (steps > 0) {
     r.device_allocs_per_step = static_cast<double>(dev_allocs) / steps;

@@ -91,41 +91,6 @@ struct Bfp8Pairs {
   }
 };
 
-// bfloat4_b: a pair is 16 consecutive bytes (two face rows of 8 bytes, two codes a byte,
-// low nibble first). A byte permute puts the code byte of (row, n) in the low byte of each
-// word, a per-lane shift brings the nibble of odd n down, and a word permute looks the
-// nibble (sign and magnitude; vpermw reads 5 index bits, the table holds its 16 words
-// twice) up as the bfloat16 word.
-struct Bfp4Pairs {
-  static constexpr int kPerStep = 4;
-  static constexpr int kBits = 3;
-  const uint8_t* codes;
-  __m512i table, shift, spread[4];
-  TTT_AVX512_BF16 explicit Bfp4Pairs(const uint8_t* tile) : codes(tile + kBfpExponentBytes) {
-    alignas(64) uint16_t t[32];
-    for (int v = 0; v < 32; ++v) t[v] = float_to_bfloat16(static_cast<float>(v & 7) * ((v & 8) ? -1.0f : 1.0f));
-    table = _mm512_load_si512(t);
-    alignas(64) uint32_t sh[16];
-    for (int n = 0; n < 16; ++n) sh[n] = (n % 2) * 4;
-    shift = _mm512_load_si512(sh);
-    alignas(64) uint8_t idx[4][64];
-    for (int i = 0; i < 4; ++i) {
-      for (int b = 0; b < 64; ++b) {
-        const int n = b / 4, row = (b / 2) % 2;
-        idx[i][b] = static_cast<uint8_t>(i * 16 + row * 8 + n / 2);
-      }
-    }
-    for (int i = 0; i < 4; ++i) spread[i] = _mm512_load_si512(idx[i]);
-  }
-  TTT_AVX512_BF16 void step(int s, __m512i* out) const {
-    const __m512i c = _mm512_loadu_si512(codes + s * 64);
-    for (int i = 0; i < 4; ++i) {
-      const __m512i t = _mm512_srlv_epi32(_mm512_permutexvar_epi8(spread[i], c), shift);
-      out[i] = _mm512_permutexvar_epi16(t, table);
-    }
-  }
-};
-
 // bfloat4_b with one byte permute per 4 pair vectors ("nibble words"). A 64-byte step
 // holds pairs i = 0..3 (16 bytes each: face rows 2p and 2p + 1 of 8 bytes, column n in
 // byte n / 2, nibble n % 2). The permute builds 32 words in which word (lane L, half r)
