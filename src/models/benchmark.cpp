@@ -163,8 +163,9 @@ BenchResult run_benchmark(const BenchOptions& o) {
   // model whose weights stay in the caches falls back to a buffer of its own.
   const int64_t steps = o.gen - 1;
   const bool probe_weights = !device->spec().is_ttnn() && probe.bytes() >= kProbeMinBytes;
-  std::vector<double> probes;
+  std::vector<double> probes, step_s;
   probes.reserve(static_cast<std::size_t>(steps));
+  step_s.reserve(static_cast<std::size_t>(steps));
   if (!probe_weights) probes.push_back(measure_read_bandwidth_gbps());
   int64_t dev_allocs = 0, heap_allocs = 0;
   for (int64_t s = 0; s < steps; ++s) {
@@ -173,13 +174,20 @@ BenchResult run_benchmark(const BenchOptions& o) {
     const int64_t heap0 = o.heap_allocations ? o.heap_allocations() : 0;
     t0 = Clock::now();
     const Tensor& logits = model->forward_decode(ids, positions);
-    r.decode_s += since(t0);
+    step_s.push_back(since(t0));
+    r.decode_s += step_s.back();
     (void)logits;
     dev_allocs += device->allocator().allocation_count() - dev0;
     if (o.heap_allocations) heap_allocs += o.heap_allocations() - heap0;
     for (auto& p : positions) ++p;
   }
   r.decode_steps = steps;
+  if (steps > 0 && !probes.empty()) {
+    const auto f = bench_detail::step_bandwidth_fractions(step_s, probes, r.weight_bytes_per_step);
+    r.bandwidth_fraction = f.median;
+    r.bandwidth_fraction_min = f.min;
+    r.bandwidth_fraction_max = f.max;
+  }
   if (!probes.empty()) {
     std::sort(probes.begin(), probes.end());
     r.read_bandwidth_gbps = probes[probes.size() / 2];
@@ -195,7 +203,7 @@ BenchResult run_benchmark(const BenchOptions& o) {
     r.decode_tok_s_user = steps / r.decode_s;
     r.decode_tok_s = r.decode_tok_s_user * static_cast<double>(o.batch);
     r.achieved_gbps = r.weight_bytes_per_step * steps / r.decode_s / 1e9;
-    r.bandwidth_fraction = r.achieved_gbps / r.read_bandwidth_gbps;
+    r.overall_bandwidth_fraction = r.achieved_gbps / r.read_bandwidth_gbps;
   }
   r.profile_s = OpProfiler::take();
   OpProfiler::enable(false);
@@ -228,6 +236,9 @@ std::string BenchResult::json() const {
   j["read_bandwidth_max_gbps"] = read_bandwidth_max_gbps;
   j["read_probe"] = read_probe;
   j["bandwidth_fraction"] = bandwidth_fraction;
+  j["bandwidth_fraction_min"] = bandwidth_fraction_min;
+  j["bandwidth_fraction_max"] = bandwidth_fraction_max;
+  j["overall_bandwidth_fraction"] = overall_bandwidth_fraction;
   j["peak_rss_bytes"] = peak_rss_bytes;
   j["device_allocs_per_step"] = device_allocs_per_step;
   j["heap_allocs_per_step"] = heap_allocs_per_step;
@@ -247,8 +258,11 @@ std::string BenchResult::str() const {
                    peak_source);
   s += fmt::format("decode: {:.2f} tok/s ({:.2f} tok/s/user), {:.1f} MB of weights per step, {:.1f} GB/s = {:.1f}% of the "
                    "{:.1f} GB/s measured read bandwidth\n",
-                   decode_tok_s, decode_tok_s_user, weight_bytes_per_step / 1e6, achieved_gbps, bandwidth_fraction * 100,
-                   read_bandwidth_gbps);
+                   decode_tok_s, decode_tok_s_user, weight_bytes_per_step / 1e6, achieved_gbps,
+                   overall_bandwidth_fraction * 100, read_bandwidth_gbps);
+  s += fmt::format("decode step by step: median {:.1f}% of the read bandwidth measured just before the step ({:.1f}% to "
+                   "{:.1f}% over {} steps)\n",
+                   bandwidth_fraction * 100, bandwidth_fraction_min * 100, bandwidth_fraction_max * 100, decode_steps);
   if (!read_probe.empty())
     s += fmt::format("read bandwidth: {} ({:.1f} to {:.1f} GB/s)\n", read_probe, read_bandwidth_min_gbps,
                      read_bandwidth_max_gbps);

@@ -7,6 +7,7 @@
 #include <immintrin.h>
 
 #include "ttt/cpu_features.hpp"
+#include "ttt/error.hpp"
 #include "ttt/models/benchmark.hpp"
 
 namespace ttt {
@@ -112,6 +113,22 @@ double WeightReadProbe::measure(ThreadPool& pool, std::size_t window_bytes, int 
   const double one = read_window(pool, window_bytes, threads, 1);
   const double four = read_window(pool, window_bytes, threads, 4);
   return std::max(one, four);
+}
+
+StepFractions step_bandwidth_fractions(std::span<const double> step_seconds, std::span<const double> probes_gbps,
+                                       double bytes_per_step) {
+  TTT_CHECK(probes_gbps.size() == 1 || probes_gbps.size() == step_seconds.size(), InvalidConfig,
+            "bench: {} read probes for {} decode steps; need one, or one per step", probes_gbps.size(),
+            step_seconds.size());
+  std::vector<double> f;
+  f.reserve(step_seconds.size());
+  for (std::size_t i = 0; i < step_seconds.size(); ++i) {
+    const double probe = probes_gbps[probes_gbps.size() == 1 ? 0 : i];
+    f.push_back(bytes_per_step / step_seconds[i] / 1e9 / probe);
+  }
+  if (f.empty()) return {};
+  std::sort(f.begin(), f.end());
+  return {f[f.size() / 2], f.front(), f.back()};
 }
 
 }  // namespace bench_detail

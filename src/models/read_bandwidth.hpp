@@ -35,4 +35,14 @@ class WeightReadProbe {
   std::size_t seg_ = 0, offset_ = 0;  // where the next window starts
 };
 
+// Decode step by step against the read bandwidth: step i moved `bytes_per_step` in
+// step_seconds[i] and is compared with probes_gbps[i] (the read just before it), or with
+// probes_gbps[0] when there is one probe for all steps. Median, lowest and highest of
+// those fractions; zeros when there are no steps.
+struct StepFractions {
+  double median = 0, min = 0, max = 0;
+};
+StepFractions step_bandwidth_fractions(std::span<const double> step_seconds, std::span<const double> probes_gbps,
+                                       double bytes_per_step);
+
 }  // namespace ttt::bench_detail

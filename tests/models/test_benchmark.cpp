@@ -29,10 +29,15 @@ TEST(Benchmark, MeasuresItsOwnPeakAndBandwidthInTheSameRun) {
   EXPECT_GT(r.prefill_flops, 0);
   EXPECT_DOUBLE_EQ(r.prefill_flops_fraction, r.prefill_flops / r.peak_flops);
   EXPECT_GT(r.bandwidth_fraction, 0);
+  EXPECT_LE(r.bandwidth_fraction_min, r.bandwidth_fraction);
+  EXPECT_GE(r.bandwidth_fraction_max, r.bandwidth_fraction);
+  EXPECT_DOUBLE_EQ(r.overall_bandwidth_fraction, r.achieved_gbps / r.read_bandwidth_gbps);
   EXPECT_FALSE(r.profile_s.empty());
   EXPECT_FALSE(r.prefill_profile_s.empty());
   const auto j = nlohmann::json::parse(r.json());
   EXPECT_EQ(j.at("peak_source"), r.peak_source);
+  EXPECT_DOUBLE_EQ(j.at("bandwidth_fraction_min").get<double>(), r.bandwidth_fraction_min);
+  EXPECT_NE(r.str().find("decode step by step: median"), std::string::npos) << r.str();
   EXPECT_NE(r.str().find("GFLOP/s peak (measured"), std::string::npos) << r.str();
 }
 

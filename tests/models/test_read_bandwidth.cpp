@@ -3,7 +3,11 @@
 // No rate is asserted, only that one is measured.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "models/read_bandwidth.hpp"
+#include "ttt/error.hpp"
 #include "ttt/models/benchmark.hpp"
 
 namespace ttt {
@@ -31,6 +35,27 @@ TEST(ReadProbe, TimedReadOfABufferWithEveryStreamCount) {
   Tensor t = bytes_tensor("buf", 2 << 20);
   for (int streams : {1, 4}) EXPECT_GT(bench_detail::timed_read(ThreadPool::global(), t.raw(), 2 << 20, 0, streams), 0.0);
   EXPECT_GT(measure_read_bandwidth_gbps(1, 4 << 20), 0.0);
+}
+
+TEST(ReadProbe, StepFractionsPairEachStepWithTheReadBeforeIt) {
+  // 1 GB per step: 0.1 s is 10 GB/s, 0.05 s 20 GB/s, 0.04 s 25 GB/s.
+  const std::vector<double> steps{0.1, 0.05, 0.04};
+  const auto paired = bench_detail::step_bandwidth_fractions(steps, std::vector<double>{20.0, 25.0, 50.0}, 1e9);
+  EXPECT_DOUBLE_EQ(paired.min, 0.5);     // 10 of 20
+  EXPECT_DOUBLE_EQ(paired.median, 0.5);  // 25 of 50
+  EXPECT_DOUBLE_EQ(paired.max, 0.8);     // 20 of 25
+  // One probe serves every step.
+  const auto one = bench_detail::step_bandwidth_fractions(steps, std::vector<double>{25.0}, 1e9);
+  EXPECT_DOUBLE_EQ(one.min, 0.4);
+  EXPECT_DOUBLE_EQ(one.median, 0.8);
+  EXPECT_DOUBLE_EQ(one.max, 1.0);
+  EXPECT_EQ(bench_detail::step_bandwidth_fractions({}, std::vector<double>{25.0}, 1e9).median, 0.0);
+  try {
+    bench_detail::step_bandwidth_fractions(steps, std::vector<double>{20.0, 25.0}, 1e9);
+    FAIL() << "two probes for three steps";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 read probes for 3 decode steps"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -45,7 +45,10 @@ struct BenchResult {
   double read_bandwidth_gbps = 0;    // measured here, same run: median of the probes
   double read_bandwidth_min_gbps = 0, read_bandwidth_max_gbps = 0;
   std::string read_probe;            // how it was measured
-  double bandwidth_fraction = 0;
+  // Each decode step against the read just before it (the probe of that moment; the one
+  // probe of a buffer when the weights stay in the caches): median, lowest, highest.
+  double bandwidth_fraction = 0, bandwidth_fraction_min = 0, bandwidth_fraction_max = 0;
+  double overall_bandwidth_fraction = 0;  // achieved_gbps / read_bandwidth_gbps (mean decode, median read)
   double prefill_flops = 0;          // FLOP/s of the prefill matmuls (2 x parameters x tokens)
   double peak_flops = 0;             // cpu: measured here, same run; ttnn: the device's nominal peak
   std::string peak_source;           // what the peak is (the instruction measured, or "nominal")

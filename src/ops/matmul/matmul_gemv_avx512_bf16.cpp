@@ -171,17 +171,17 @@ TTT_AVX512_BF16 void special_tile(const WeightView& w, int64_t tk, int64_t tn, c
 // Tiled weights stream kStreams K tiles at a time: for each tile column j, tiles (tk, j)
 // .. (tk + kStreams - 1, j) in turn, so that each thread reads kStreams sequential streams
 // (rows of tiles), which the memory system serves faster than one. Each stream is
-// prefetched into L2 kPrefetchBytes ahead (past the end of its row: the same column of
-// the next group's row); without it the loads wait on DRAM while the tile computes.
+// prefetched into L2 kPrefetchBytes ahead (past the end of its row: on in the rows of
+// the groups that follow); without it the loads wait on DRAM while the tile computes.
 // A row's sums still run in the order tk = 0, 1, 2, ... for every column.
 constexpr int kStreams = 4;
 constexpr int64_t kPrefetchBytes = 16384;
 constexpr int64_t kRowsPerPass = 32;  // rows of x one pass keeps x pairs for
 
 inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j) {
-  int64_t jj = j + std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes), kk = tk;
-  if (jj >= tiles) jj -= tiles, kk += kStreams;
-  if (kk >= w.kt || jj >= tiles) return;
+  const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);  // tiles
+  const int64_t kk = tk + (j + ahead) / tiles * kStreams, jj = (j + ahead) % tiles;
+  if (kk >= w.kt) return;
   const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
   for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
 }
