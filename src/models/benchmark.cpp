@@ -159,8 +159,9 @@ BenchResult run_benchmark(const BenchOptions& o) {
   r.peak_rss_bytes = peak_rss_bytes();
   OpProfiler::take();
   // Memory bandwidth on a shared machine changes from second to second: a read of the
-  // weights runs before every step (untimed), and decode compares with their median. A
-  // model whose weights stay in the caches falls back to a buffer of its own.
+  // weights runs before every step (untimed); each step compares with the read before it,
+  // and the mean of the steps with their median. A model whose weights stay in the caches
+  // falls back to a buffer of its own.
   const int64_t steps = o.gen - 1;
   const bool probe_weights = !device->spec().is_ttnn() && probe.bytes() >= kProbeMinBytes;
   std::vector<double> probes, step_s;
