@@ -339,6 +339,62 @@ TEST(MatmulHost, BlockFloatSpecialExponents) {
   }
 }
 
+// Rows of x that the block exponents would scale out of the normal range (all tiny, some
+// tiny, a NaN) next to an ordinary row: each row is right on its own and the same as in
+// the batch, bit for bit.
+TEST(MatmulHost, BlockFloatXOutsideTheScalingRange) {
+  IsaGuard guard;
+  for (DataType wd : {DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
+    Problem p;
+    p.x_shape = Shape{4, 96};
+    p.n = 64;
+    p.w_dtype = wd;
+    p.w_layout = Layout::TILE;
+    Operands o = make_operands(p);
+    for (int64_t k = 0; k < 96; ++k) {
+      o.xf[96 + k] *= 1e-36f;                  // row 1: every value scales below 2^-126
+      if (k % 7 == 0) o.xf[192 + k] *= 1e-37f;  // row 2: some do
+    }
+    o.xf[288 + 5] = std::numeric_limits<float>::quiet_NaN();  // row 3
+    o.x = make_tensor(o.xf, p.x_shape, p.x_dtype, p.x_layout, "x");
+    o.xq = quantized(o.xf, p.x_shape, p.x_dtype, p.x_layout);
+    o.xh = o.xq;
+    for (double& v : o.xh) v = bfloat16_to_float(float_to_bfloat16(static_cast<float>(v)));
+    std::vector<double> mag;
+    const auto ref = reference(o, o.xh, o.wq, p.act, &mag);
+    for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
+      if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
+      set_isa_limit(level);
+      const auto batch = run(o);
+      for (int64_t r = 0; r < 4; ++r) {
+        for (int64_t j = 0; j < p.n; ++j) {
+          const std::size_t i = static_cast<std::size_t>(r * p.n + j);
+          if (r == 3) {
+            EXPECT_TRUE(std::isnan(batch[i])) << to_string(wd) << " " << to_string(level) << " column " << j;
+            continue;
+          }
+          // Against sum |x w| alone (reference() adds 1), so that tiny rows count.
+          EXPECT_LE(std::abs(batch[i] - ref[i]), 1e-6 * (mag[i] - 1.0))
+              << to_string(wd) << " " << to_string(level) << " row " << r << " column " << j;
+        }
+        Problem one = p;
+        one.x_shape = Shape{1, 96};
+        Operands single = make_operands(one);
+        single.x = make_tensor(std::vector<float>(o.xf.begin() + r * 96, o.xf.begin() + (r + 1) * 96), Shape{1, 96},
+                               p.x_dtype, p.x_layout, "x");
+        single.w = o.w;
+        single.args.x = single.x.spec();
+        const auto alone = run(single);
+        for (int64_t j = 0; j < p.n; ++j) {
+          const float a = alone[static_cast<std::size_t>(j)], b = batch[static_cast<std::size_t>(r * p.n + j)];
+          EXPECT_TRUE(a == b || (std::isnan(a) && std::isnan(b)))
+              << to_string(wd) << " " << to_string(level) << " row " << r << " column " << j;
+        }
+      }
+    }
+  }
+}
+
 // A row's result from the GEMV does not depend on the rows decoded with it (bit for bit),
 // at every ISA level: a user's logits are the same in any decode batch.
 TEST(MatmulHost, GemvRowIsTheSameWhateverTheBatch) {

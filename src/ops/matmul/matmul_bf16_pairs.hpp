@@ -10,9 +10,10 @@
 // The values are exact: bfloat16 as stored; block floats as the bfloat16 of +-m, the sign
 // and magnitude of a code (an integer below 128 for bfloat8_b, 8 for bfloat4_b). The
 // shared exponent is left out: the caller scales x by 2^(E - 127 - (bits - 1)) instead
-// (block_scales; exact, a power of two), which costs per row of x rather than per pair.
+// (BlockScaling; exact, a power of two), which costs per row of x rather than per pair.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "ops/matmul/matmul_avx512_common.hpp"
@@ -135,29 +136,96 @@ TTT_AVX512_BF16 inline __m512 fold_nibble_sums(__m512 even, __m512 odd) {
   return _mm512_add_ps(t, _mm512_permute_ps(u, 0xB1));
 }
 
-// The scales of face `face` of a block-float tile, one per face row:
-// 2^(E - 127 - (bits - 1)) as fp32. Only for tiles on the plain path.
-template <int kBits>
-TTT_AVX512_BF16 inline __m512 block_scales(const uint8_t* tile, int face) {
-  const __m512i e = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + face * 16)));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(kBits - 1)), 23));
-}
-
-// Whether every shared exponent of a block-float tile takes the plain path (not below
-// the magnitude width, not 255).
-template <int kBits>
-TTT_AVX512_BF16 inline bool plain_block_exponents(const uint8_t* tile) {
-  const __m512i e = _mm512_loadu_si512(tile);
-  const __mmask64 low = _mm512_cmplt_epu8_mask(e, _mm512_set1_epi8(kBits));
-  const __mmask64 special = _mm512_cmpeq_epi8_mask(e, _mm512_set1_epi8(static_cast<char>(0xFF)));
-  return (low | special) == 0;
-}
-
 // 16 fp32 values exact in bfloat16 (or to be rounded to nearest even) -> 8 pairs.
 TTT_AVX512_BF16 inline __m256i to_bf16_pairs(__m512 v) { return reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(v)); }
 // 2 x 16 of them -> 16 pairs, lo's first.
 TTT_AVX512_BF16 inline __m512i to_bf16_pairs(__m512 lo, __m512 hi) {
   return reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
 }
+
+// Block-float scaling of x in bfloat16. x times 2^(E - 127 - (bits - 1)) is x with
+// E - kBias added to its exponent field: one masked word add per 32 x values, exact while
+// the sum stays a normal exponent (1..254). Tiles whose exponents could leave that range
+// for some x of the pass, or that are below the magnitude width or 255, take the exact
+// fp32 path instead (special_tile). Zero and denormal x stay zero: vdpbf16ps reads
+// bfloat16 denormals as zero in any case.
+template <int kBits>
+struct BlockScaling {
+  static constexpr int kBias = 126 + kBits;
+  // The exponents E a tile may hold to be scaled this way for a row of x: lo <= E <= hi.
+  struct Range {
+    int lo = kBits, hi = 254;
+  };
+  __m512i place[2];  // exponent bytes -> low bytes of the words of x-pair half h
+  // nibble_order: x pairs in Bfp4Nibbles order (each group of four pairs g0, g2, g1, g3).
+  TTT_AVX512_BF16 explicit BlockScaling(bool nibble_order) {
+    for (int h = 0; h < 2; ++h) {
+      alignas(64) uint8_t idx[64];
+      for (int q = 0; q < 16; ++q) {  // dword q of the half holds pair src
+        static constexpr int kNibble[4] = {0, 2, 1, 3};
+        const int src = nibble_order ? (q / 4) * 4 + kNibble[q % 4] : q;
+        for (int i = 0; i < 2; ++i) {  // words 2q, 2q + 1: k = 2 src, 2 src + 1 of the half's face rows
+          idx[4 * q + 2 * i] = static_cast<uint8_t>(h * 32 + 2 * src + i);
+          idx[4 * q + 2 * i + 1] = 0;
+        }
+      }
+      place[h] = _mm512_load_si512(idx);
+    }
+  }
+
+  // The range for one row of x (kpad values, already exact in bfloat16).
+  TTT_AVX512_BF16 static Range row_range(const float* x, int64_t kpad) {
+    __m512i emin = _mm512_set1_epi32(255), emax = _mm512_setzero_si512();
+    const __m512i field = _mm512_set1_epi32(0xFF);
+    for (int64_t k = 0; k < kpad; k += 16) {
+      const __m512i e = _mm512_and_si512(_mm512_srli_epi32(_mm512_loadu_si512(x + k), 23), field);
+      const __mmask16 normal = _mm512_test_epi32_mask(e, field);
+      emin = _mm512_mask_min_epu32(emin, normal, emin, e);
+      emax = _mm512_mask_max_epu32(emax, normal, emax, e);
+    }
+    const int lo_e = static_cast<int>(_mm512_reduce_min_epu32(emin));
+    const int hi_e = static_cast<int>(_mm512_reduce_max_epu32(emax));
+    if (hi_e == 255) return {255, 0};  // inf or NaN in x: every tile on the exact path
+    return {std::max(kBits, 1 + kBias - lo_e), std::min(254, 254 + kBias - hi_e)};
+  }
+
+  // Whether every exponent of a tile lies in [lo, hi] (byte vectors).
+  TTT_AVX512_BF16 static bool plain(const uint8_t* tile, __m512i lo, __m512i hi) {
+    const __m512i e = _mm512_loadu_si512(tile);
+    return (_mm512_cmplt_epu8_mask(e, lo) | _mm512_cmpgt_epu8_mask(e, hi)) == 0;
+  }
+  TTT_AVX512_BF16 static __m512i bytes(int v) { return _mm512_set1_epi8(static_cast<char>(std::clamp(v, 0, 255))); }
+
+  // x pairs of K tile tk, unscaled, less kBias in the exponent field (base), and which of
+  // their words are normal numbers (normal); 32 pairs per row: half h (k 0..15 for faces 0,
+  // 1, then k 16..31 for faces 2, 3) in pairs h * 16...
+  TTT_AVX512_BF16 static void base_pairs(const float* x, int64_t kpad, int64_t nrows, int64_t tk, bool nibble_order,
+                                         int32_t* base, __mmask32* normal) {
+    const __m512i bias = _mm512_set1_epi16(static_cast<short>(kBias << 7)), field = _mm512_set1_epi16(0x7F80);
+    for (int64_t m = 0; m < nrows; ++m) {
+      for (int h = 0; h < 2; ++h) {
+        const __m512 v = _mm512_loadu_ps(x + m * kpad + tk * 32 + h * 16);
+        __m512i pairs = to_bf16_pairs(v, v);  // the same k for the two faces of the half
+        if (nibble_order) pairs = _mm512_shuffle_epi32(pairs, static_cast<_MM_PERM_ENUM>(0xD8));
+        normal[m * 2 + h] = _mm512_test_epi16_mask(pairs, field);
+        _mm512_store_si512(base + m * 32 + h * 16, _mm512_sub_epi16(pairs, bias));
+      }
+    }
+  }
+
+  // The scaled x pairs of a tile for nrows rows.
+  TTT_AVX512_BF16 void scale(const uint8_t* tile, const int32_t* base, const __mmask32* normal, int64_t nrows,
+                             int32_t* out) const {
+    const __m512i e = _mm512_loadu_si512(tile);
+    const __mmask64 low_bytes = 0x5555555555555555ull;
+    const __m512i d0 = _mm512_slli_epi16(_mm512_maskz_permutexvar_epi8(low_bytes, place[0], e), 7);
+    const __m512i d1 = _mm512_slli_epi16(_mm512_maskz_permutexvar_epi8(low_bytes, place[1], e), 7);
+    for (int64_t m = 0; m < nrows; ++m) {
+      _mm512_store_si512(out + m * 32, _mm512_maskz_add_epi16(normal[2 * m], _mm512_load_si512(base + m * 32), d0));
+      _mm512_store_si512(out + m * 32 + 16,
+                         _mm512_maskz_add_epi16(normal[2 * m + 1], _mm512_load_si512(base + m * 32 + 16), d1));
+    }
+  }
+};
 
 }  // namespace ttt::ops::matmul_detail

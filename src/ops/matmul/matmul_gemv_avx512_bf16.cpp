@@ -4,14 +4,15 @@
 // Tiled weights: each tile is turned into 32 pair vectors (matmul_bf16_pairs.hpp) as it
 // is read, and every pair vector serves every row of x before the next is made: a tile is
 // decoded once per group of up to 8 rows, whatever the rows. The shared exponents of block
-// floats scale x (exact: a power of two times a bfloat16), so their pairs are the bare
-// signed magnitudes. Row-major bfloat16 weights: 16 k rows at a time, their words
-// interleaved into pairs by two-source word permutes.
+// floats scale x (exact: a power of two times a bfloat16; BlockScaling), so their pairs
+// are the bare signed magnitudes. Row-major bfloat16 weights: 16 k rows at a time, their
+// words interleaved into pairs by two-source word permutes.
 //
 // The products are exact and accumulate in fp32: the values of the fp32 FMA kernels up to
-// the order of the sums. vdpbf16ps treats bfloat16 denormals as zero: an x value that a
-// block's exponent scales below 2^-126 counts as zero, which changes a result by less than
-// 2^-119 times the block's largest magnitude.
+// the order of the sums. vdpbf16ps treats bfloat16 denormals as zero: an x value below
+// 2^-126 counts as zero, which changes a result by less than 2^-119 times the largest
+// weight. A block-float tile that would scale some x of a row out of the normal range
+// runs for that row on exact fp32 values (special_tile).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -32,15 +33,15 @@ TTT_AVX512_BF16 inline __m512 dot(__m512 acc, __m512i w, const int32_t* x_pair) 
 
 // y[m][0..32) += the tile against kRows rows of x: xp[m * kPairsPerTile + g] is the x pair
 // of pair vector g for row m. Each row's sums run in the same order whatever the rows
-// (one accumulator per column half), so that a row's result does not depend on the batch.
+// (one accumulator per column half, from zero, added to y at the end: the tiles of one
+// column do not wait on each other), so that a row's result does not depend on the batch.
 template <int kRows, class Pairs>
 TTT_AVX512_BF16 inline void tile_rows(const Pairs& pairs, const int32_t* xp, float* y, int64_t ldy) {
   constexpr int kChains = 1;
   __m512 acc[kRows][2][kChains];
   for (int m = 0; m < kRows; ++m) {
     for (int h = 0; h < 2; ++h) {
-      acc[m][h][0] = _mm512_loadu_ps(y + m * ldy + h * 16);
-      for (int c = 1; c < kChains; ++c) acc[m][h][c] = _mm512_setzero_ps();
+      for (int c = 0; c < kChains; ++c) acc[m][h][c] = _mm512_setzero_ps();
     }
   }
 #pragma GCC unroll 32
@@ -60,7 +61,7 @@ TTT_AVX512_BF16 inline void tile_rows(const Pairs& pairs, const int32_t* xp, flo
     for (int h = 0; h < 2; ++h) {
       __m512 sum = acc[m][h][0];
       for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][h][c]);
-      _mm512_storeu_ps(y + m * ldy + h * 16, sum);
+      _mm512_storeu_ps(y + m * ldy + h * 16, _mm512_add_ps(_mm512_loadu_ps(y + m * ldy + h * 16), sum));
     }
   }
 }
@@ -122,29 +123,14 @@ TTT_AVX512_BF16 inline void bfp4_tile_all_rows(const Bfp4Nibbles& nb, const uint
   if (m < nrows) bfp4_tile_rows<1>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy);
 }
 
-// x pairs of K tile tk for every row: pair g = face * 8 + p takes x[k], x[k + 1] at
-// k = tk * 32 + (face / 2) * 16 + 2p, times the face rows' scales for a block-float tile
-// (kBits > 0; exact, powers of two) or as they are (x is exact in bfloat16: the
-// conversion only packs).
-// kNibbleOrder: each group of four pairs is stored as g0, g2, g1, g3 (the 64-bit x
-// broadcasts of Bfp4Nibbles).
-template <int kBits, bool kNibbleOrder = false>
-TTT_AVX512_BF16 inline void tile_x_pairs(const uint8_t* tile, const float* x, int64_t kpad, int64_t nrows, int64_t tk,
-                                         int32_t* xp) {
-  __m512 scale[4];
-  if constexpr (kBits > 0) {
-    for (int f = 0; f < 4; ++f) scale[f] = block_scales<kBits>(tile, f);
-  }
+// Unscaled x pairs of K tile tk for every row: pair g = face * 8 + p takes x[k], x[k + 1]
+// at k = tk * 32 + (face / 2) * 16 + 2p (x is exact in bfloat16: the conversion only packs).
+TTT_AVX512_BF16 inline void tile_x_pairs(const float* x, int64_t kpad, int64_t nrows, int64_t tk, int32_t* xp) {
   for (int64_t m = 0; m < nrows; ++m) {
     const float* xm = x + m * kpad + tk * 32;
-    int32_t* o = xp + m * kPairsPerTile;
     for (int half = 0; half < 2; ++half) {  // faces 0, 1 (k 0..15), then 2, 3 (k 16..31)
       const __m512 v = _mm512_loadu_ps(xm + half * 16);
-      __m512 a = v, b = v;
-      if constexpr (kBits > 0) a = _mm512_mul_ps(v, scale[2 * half]), b = _mm512_mul_ps(v, scale[2 * half + 1]);
-      __m512i pairs = to_bf16_pairs(a, b);
-      if constexpr (kNibbleOrder) pairs = _mm512_shuffle_epi32(pairs, static_cast<_MM_PERM_ENUM>(0xD8));
-      _mm512_store_si512(o + half * 16, pairs);
+      _mm512_store_si512(xp + m * kPairsPerTile + half * 16, to_bf16_pairs(v, v));
     }
   }
 }
@@ -165,6 +151,17 @@ TTT_AVX512_BF16 void special_tile(const WeightView& w, int64_t tk, int64_t tn, c
     }
     _mm512_storeu_ps(y + m * ldy, lo);
     _mm512_storeu_ps(y + m * ldy + 16, hi);
+  }
+}
+
+// y[m][0..32) += a block-float tile against nrows rows of scaled x pairs.
+template <class Pairs>
+TTT_AVX512_BF16 inline void tile_rows_scaled(const Bfp4Nibbles& nb, const uint8_t* tile, const int32_t* xp,
+                                             int64_t nrows, float* y, int64_t ldy) {
+  if constexpr (std::is_same_v<Pairs, Bfp4Nibbles>) {
+    bfp4_tile_all_rows(nb, tile, xp, nrows, y, ldy);
+  } else {
+    tile_all_rows(Pairs(tile), xp, nrows, y, ldy);
   }
 }
 
@@ -189,40 +186,65 @@ inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t ti
 template <class Pairs>
 TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
   constexpr int kBits = Pairs::kBits;
+  constexpr bool kNibbles = std::is_same_v<Pairs, Bfp4Nibbles>;
+  using Scaling = BlockScaling<kBits>;
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
+  // x pairs of each stream's K tile (block floats: Scaling's base), and of one tile scaled.
   alignas(64) int32_t xp[kStreams][kRowsPerPass * kPairsPerTile];
+  alignas(64) int32_t scaled[kRowsPerPass * kPairsPerTile];
+  __mmask32 normal[kStreams][kRowsPerPass * 2];
   const Bfp4Nibbles nibbles;
+  const Scaling scaling(kNibbles);
   for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
     const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
+    // Whether a tile takes the scaled path depends on each row's own x only, so that a row's
+    // result does not depend on the rows beside it; tiles in every row's range go at once.
+    typename Scaling::Range ranges[kRowsPerPass];
+    __m512i all_lo = _mm512_setzero_si512(), all_hi = _mm512_setzero_si512();
+    if constexpr (kBits > 0) {
+      int lo = 0, hi = 255;
+      for (int64_t m = 0; m < nrows; ++m) {
+        ranges[m] = Scaling::row_range(x + m * a.kpad, a.kpad);
+        lo = std::max(lo, ranges[m].lo), hi = std::min(hi, ranges[m].hi);
+      }
+      all_lo = Scaling::bytes(lo), all_hi = Scaling::bytes(hi);
+    }
     for (int64_t tk0 = 0; tk0 < w.kt; tk0 += kStreams) {
       const int streams = static_cast<int>(std::min<int64_t>(kStreams, w.kt - tk0));
-      // Unscaled x pairs serve every tile of their K tile.
-      if constexpr (kBits == 0) {
-        for (int s = 0; s < streams; ++s) tile_x_pairs<0>(nullptr, x, a.kpad, nrows, tk0 + s, xp[s]);
+      for (int s = 0; s < streams; ++s) {
+        if constexpr (kBits == 0) {
+          tile_x_pairs(x, a.kpad, nrows, tk0 + s, xp[s]);
+        } else {
+          Scaling::base_pairs(x, a.kpad, nrows, tk0 + s, kNibbles, xp[s], normal[s]);
+        }
       }
       for (int64_t j = 0; j < tiles; ++j) {
         for (int s = 0; s < streams; ++s) {
           const int64_t tk = tk0 + s;
           const uint8_t* tile = w.tile(tk, tn0 + j);
           prefetch_l2(w, tk, tn0, tiles, j);
-          if constexpr (kBits > 0) {
-            if (!plain_block_exponents<kBits>(tile)) {
-              special_tile(w, tk, tn0 + j, x, a.kpad, nrows, y0 + j * 32, a.ldy);
+          if constexpr (kBits == 0) {
+            tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
+          } else {
+            if (Scaling::plain(tile, all_lo, all_hi)) {
+              scaling.scale(tile, xp[s], normal[s], nrows, scaled);
+              tile_rows_scaled<Pairs>(nibbles, tile, scaled, nrows, y0 + j * 32, a.ldy);
               continue;
             }
-            if constexpr (std::is_same_v<Pairs, Bfp4Nibbles>) {
-              tile_x_pairs<kBits, true>(tile, x, a.kpad, nrows, tk, xp[s]);
-              bfp4_tile_all_rows(nibbles, tile, xp[s], nrows, y0 + j * 32, a.ldy);
-              continue;
-            } else {
-              tile_x_pairs<kBits>(tile, x, a.kpad, nrows, tk, xp[s]);
+            for (int64_t m = 0; m < nrows; ++m) {  // row by row: the scaled path or exact fp32
+              float* ym = y0 + m * a.ldy + j * 32;
+              if (Scaling::plain(tile, Scaling::bytes(ranges[m].lo), Scaling::bytes(ranges[m].hi))) {
+                scaling.scale(tile, xp[s] + m * kPairsPerTile, normal[s] + 2 * m, 1, scaled);
+                tile_rows_scaled<Pairs>(nibbles, tile, scaled, 1, ym, a.ldy);
+              } else {
+                special_tile(w, tk, tn0 + j, x + m * a.kpad, a.kpad, 1, ym, a.ldy);
+              }
             }
           }
-          if constexpr (!std::is_same_v<Pairs, Bfp4Nibbles>) tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
         }
       }
     }
