@@ -89,6 +89,7 @@ WeightLoader cached_weight_loader(std::shared_ptr<TensorCacheManager> cache) {
       }
     }
     if (!r.slices.empty()) transform.append("|slice:").append(describe_slices(r));
+    if (r.column_shards > 1) transform.append("|columns:").append(std::to_string(r.column_shards));
     const WeightKey key = make_weight_key(stored, source, transform, d);
     return cache->cache_weight(key, [&] { return convert_weight(src, r, d); });
   };

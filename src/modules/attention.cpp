@@ -180,8 +180,7 @@ MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch,
     bias = TensorSpec{shard_name(child_path("qkv_matmul.bias"), chip, hs.ways), Shape{qkv}, DataType::FLOAT32,
                       Layout::ROW_MAJOR, {}};
   p.qkv = ops::MatmulArgs{activation_spec(child_path("input"), x_shape, d),
-                          TensorSpec{shard_name(child_path("qkv_matmul.weight"), chip, hs.ways), Shape{h, qkv}, wdt,
-                                     weight_layout(wdt, d), kDramInterleaved},
+                          matmul_weight_spec(shard_name(child_path("qkv_matmul.weight"), chip, hs.ways), h, qkv, wdt, d),
                           bias, UnaryActivation::NONE};
   p.o_qkv = named(ops::MatmulOp::output_spec(p.qkv, p.c_qkv), tname("qkv_matmul.out"));
 
@@ -222,8 +221,7 @@ MultiHeadAttention::Plan MultiHeadAttention::make_plan(Mode mode, int64_t batch,
   }
   const DataType odt = p.c_out.weights_dtype.value_or(DataType::BFLOAT16);
   p.out = ops::MatmulArgs{p.o_concat,
-                          TensorSpec{shard_name(child_path("out_matmul.weight"), chip, hs.ways), Shape{nh * hd, h}, odt,
-                                     weight_layout(odt, d), kDramInterleaved},
+                          matmul_weight_spec(shard_name(child_path("out_matmul.weight"), chip, hs.ways), nh * hd, h, odt, d),
                           std::nullopt, UnaryActivation::NONE};
   p.o_out = named(ops::MatmulOp::output_spec(p.out, p.c_out), tname(hs.ways > 1 ? "out_matmul.partial" : "out_matmul.out"));
   return p;
@@ -340,11 +338,10 @@ void MultiHeadAttention::on_configs_applied() {
                   WeightSlice{0, hs.kv_begin(c) * hd, hs.kv_heads * hd}};
     const DataType qdt = op(Mode::decode, "qkv_matmul").config.weights_dtype.value_or(DataType::BFLOAT16);
     if (!cw.wqkv.defined() || cw.wqkv.dtype() != qdt || cw.wqkv.layout() != weight_layout(qdt, d)) {
-      cw.wqkv = loader_(*reference_,
-                        WeightRequest{shard_name(child_path("qkv_matmul.weight"), c, w),
-                                      {"q_proj.weight", "k_proj.weight", "v_proj.weight"}, true, qdt,
-                                      weight_layout(qdt, d), qkv_rows},
-                        d);
+      WeightRequest req{shard_name(child_path("qkv_matmul.weight"), c, w),
+                        {"q_proj.weight", "k_proj.weight", "v_proj.weight"}, true, qdt, weight_layout(qdt, d), qkv_rows};
+      req.column_shards = matmul_weight_shards(qdt, (hs.q_heads + 2 * hs.kv_heads) * hd, d);
+      cw.wqkv = loader_(*reference_, req, d);
       if (spec_.qkv_bias)
         cw.bqkv = loader_(*reference_,
                           WeightRequest{shard_name(child_path("qkv_matmul.bias"), c, w),
@@ -356,11 +353,12 @@ void MultiHeadAttention::on_configs_applied() {
     std::vector<WeightSlice> o_cols;
     if (w > 1) o_cols = {WeightSlice{1, hs.q_begin(c) * hd, hs.q_heads * hd}};
     const DataType odt = op(Mode::decode, "out_matmul").config.weights_dtype.value_or(DataType::BFLOAT16);
-    if (!cw.wo.defined() || cw.wo.dtype() != odt || cw.wo.layout() != weight_layout(odt, d))
-      cw.wo = loader_(*reference_,
-                      WeightRequest{shard_name(child_path("out_matmul.weight"), c, w), {"o_proj.weight"}, true, odt,
-                                    weight_layout(odt, d), o_cols},
-                      d);
+    if (!cw.wo.defined() || cw.wo.dtype() != odt || cw.wo.layout() != weight_layout(odt, d)) {
+      WeightRequest req{shard_name(child_path("out_matmul.weight"), c, w), {"o_proj.weight"}, true, odt,
+                        weight_layout(odt, d), o_cols};
+      req.column_shards = matmul_weight_shards(odt, spec_.hidden_dim, d);
+      cw.wo = loader_(*reference_, req, d);
+    }
   }
 }
 

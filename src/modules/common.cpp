@@ -6,6 +6,7 @@
 
 #include "ttt/error.hpp"
 #include "ttt/formats.hpp"
+#include "ttt/thread_pool.hpp"
 
 namespace ttt {
 
@@ -82,12 +83,22 @@ Shape weight_shape(const WeightSource& source, const WeightRequest& r) {
     out += sh[0];
   }
   if (vector) return Shape{out};
+  if (r.column_shards > 1) {
+    const int64_t s = r.column_shards;
+    TTT_CHECK(r.transpose && out % (s * kTileSize) == 0, InvalidConfig,
+              "weight '{}': {} output columns do not split into {} column shards of whole tiles{}", r.name, out, s,
+              r.transpose ? "" : " (column shards need the transposed [in, out] weight)");
+    return Shape{s, in, out / s};
+  }
   return r.transpose ? Shape{in, out} : Shape{out, in};
 }
 
 Tensor convert_weight(const WeightSource& source, const WeightRequest& r, const DeviceSpec& device) {
   (void)device;
-  const Shape shape = weight_shape(source, r);
+  WeightRequest whole = r;
+  whole.column_shards = 1;
+  const Shape shape = weight_shape(source, whole);
+  const Shape stored = weight_shape(source, r);
   std::vector<float> values;
   values.reserve(static_cast<std::size_t>(shape.volume()));
   for (std::size_t i = 0; i < r.sources.size(); ++i) {
@@ -112,12 +123,33 @@ Tensor convert_weight(const WeightSource& source, const WeightRequest& r, const 
             t[static_cast<std::size_t>(i * out + o)] = values[static_cast<std::size_t>(o * in + i)];
     values.swap(t);
   }
-  return from_float(values, TensorSpec{r.name, shape, r.dtype, r.layout, {}});
+  if (stored.rank() == 3) {
+    // [in, out] -> [shards, in, out / shards]: shard s holds columns s * width ...
+    const int64_t shards = stored[0], in = stored[1], width = stored[2];
+    std::vector<float> t(values.size());
+    for (int64_t s = 0; s < shards; ++s)
+      for (int64_t i = 0; i < in; ++i)
+        std::copy_n(values.begin() + i * shards * width + s * width, width, t.begin() + (s * in + i) * width);
+    values.swap(t);
+  }
+  return from_float(values, TensorSpec{r.name, stored, r.dtype, r.layout, {}});
 }
 
 Layout weight_layout(DataType dtype, const DeviceSpec& device) {
   if (device.is_ttnn() || is_block_float(dtype)) return Layout::TILE;
   return Layout::ROW_MAJOR;
+}
+
+int64_t matmul_weight_shards(DataType dtype, int64_t n, const DeviceSpec& device) {
+  if (weight_layout(dtype, device) != Layout::TILE || device.is_ttnn()) return 1;
+  const int64_t threads = ThreadPool::global().size();
+  return threads > 1 && n % (threads * kTileSize) == 0 ? threads : 1;
+}
+
+TensorSpec matmul_weight_spec(std::string name, int64_t k, int64_t n, DataType dtype, const DeviceSpec& device) {
+  const int64_t s = matmul_weight_shards(dtype, n, device);
+  const Shape shape = s > 1 ? Shape{s, k, n / s} : Shape{k, n};
+  return TensorSpec{std::move(name), shape, dtype, weight_layout(dtype, device), kDramInterleaved};
 }
 
 int64_t prefill_matmul_rows(int64_t batch, int64_t seq, const DeviceSpec& device) {

@@ -45,8 +45,7 @@ Shape rows_shape(Mode mode, int64_t batch, int64_t seq, int64_t width) {
 }
 
 TensorSpec weight_spec(const std::string& name, int64_t k, int64_t n, const OpConfig& c, const DeviceSpec& d) {
-  const DataType dt = c.weights_dtype.value_or(DataType::BFLOAT16);
-  return TensorSpec{name, Shape{k, n}, dt, weight_layout(dt, d), kDramInterleaved};
+  return matmul_weight_spec(name, k, n, c.weights_dtype.value_or(DataType::BFLOAT16), d);
 }
 
 }  // namespace
@@ -176,18 +175,19 @@ void MLP::on_configs_applied() {
     ChipWeights& cw = chips_[static_cast<std::size_t>(c)];
     // Chip c's intermediate columns: rows of gate/up_proj and columns of down_proj
     // ([out, in]); a share past the end reads zeros (an uneven split padded).
-    auto load = [&](Tensor& dst, const char* op_name, const char* source, int axis) {
+    auto load = [&](Tensor& dst, const char* op_name, const char* source, int axis, int64_t n) {
       const OpConfig& cfg = op(Mode::decode, op_name).config;
       const DataType dt = cfg.weights_dtype.value_or(DataType::BFLOAT16);
       const Layout layout = weight_layout(dt, d);
       if (dst.defined() && dst.dtype() == dt && dst.layout() == layout) return;  // unchanged
       WeightRequest req{shard_name(child_path(std::string(op_name) + ".weight"), c, w), {source}, true, dt, layout, {}};
       if (w > 1) req.slices = {WeightSlice{axis, c * f, f}};
+      req.column_shards = matmul_weight_shards(dt, n, d);
       dst = loader_(*reference_, req, d);
     };
-    load(cw.w1, "ff1_matmul", "gate_proj.weight", 0);
-    load(cw.w3, "ff3_matmul", "up_proj.weight", 0);
-    load(cw.w2, "ff2_matmul", "down_proj.weight", 1);
+    load(cw.w1, "ff1_matmul", "gate_proj.weight", 0, f);
+    load(cw.w3, "ff3_matmul", "up_proj.weight", 0, f);
+    load(cw.w2, "ff2_matmul", "down_proj.weight", 1, spec_.hidden_dim);
   }
 }
 

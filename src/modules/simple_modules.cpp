@@ -326,8 +326,8 @@ LMHead::Plan LMHead::make_plan(Mode mode, const Shape& x_shape, int chip, const 
   p.config = op(mode, "lm_head_matmul").config;
   const DataType dt = p.config.weights_dtype.value_or(DataType::BFLOAT16);
   p.args = ops::MatmulArgs{activation_spec(child_path("input"), x_shape, d),
-                           TensorSpec{shard_name(child_path("lm_head_matmul.weight"), chip, v.ways), Shape{spec_.dim, v.share},
-                                      dt, weight_layout(dt, d), kDramInterleaved},
+                           matmul_weight_spec(shard_name(child_path("lm_head_matmul.weight"), chip, v.ways), spec_.dim,
+                                              v.share, dt, d),
                            std::nullopt, UnaryActivation::NONE};
   p.out = ops::MatmulOp::output_spec(p.args, p.config);
   p.out.name = child_path(v.ways > 1 ? "lm_head_matmul.slice" : "lm_head_matmul.out") + chip_suffix(chip, v.ways);
@@ -384,6 +384,7 @@ void LMHead::on_configs_applied() {
     // Chip c's slice of the vocabulary: rows of "weight" ([vocab, dim]).
     WeightRequest req{shard_name(child_path("lm_head_matmul.weight"), c, v.ways), {"weight"}, true, dt, layout, {}};
     if (v.ways > 1) req.slices = {WeightSlice{0, c * v.share, v.share}};
+    req.column_shards = matmul_weight_shards(dt, v.share, device().spec());
     w = loader_(*reference_, req, device().spec());
   }
 }

@@ -395,6 +395,44 @@ TEST(MatmulHost, BlockFloatXOutsideTheScalingRange) {
   }
 }
 
+// Weights in column shards [S, K, N / S] give the values of the same weights as [K, N], bit
+// for bit: GEMV and GEMM, one thread or more, shard count equal to the threads or not.
+TEST(MatmulHost, ColumnShardsEqualTheWholeWeight) {
+  IsaGuard guard;
+  for (DataType wd : {DataType::BFLOAT16, DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
+    for (int64_t rows : {1, 3, 40}) {
+      Problem p;
+      p.x_shape = Shape{rows, 96};
+      p.n = 192;
+      p.w_dtype = wd;
+      p.w_layout = Layout::TILE;
+      p.bias = true;
+      const Operands whole = make_operands(p);
+      for (int64_t shards : {2, 3}) {
+        const int64_t width = p.n / shards;
+        std::vector<float> split(whole.wf.size());
+        for (int64_t s = 0; s < shards; ++s)
+          for (int64_t k = 0; k < 96; ++k)
+            for (int64_t j = 0; j < width; ++j)
+              split[static_cast<std::size_t>((s * 96 + k) * width + j)] = whole.wf[static_cast<std::size_t>(k * p.n + s * width + j)];
+        Operands sharded = whole;
+        sharded.w = make_tensor(split, Shape{shards, 96, width}, wd, Layout::TILE, "w");
+        sharded.args.weight = sharded.w.spec();
+        for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
+          if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
+          set_isa_limit(level);
+          for (int threads : {1, 2, 0}) {
+            RunOptions opt;
+            opt.threads = threads;
+            EXPECT_EQ(run(whole, opt), run(sharded, opt)) << to_string(wd) << " rows " << rows << " shards " << shards
+                                                          << " " << to_string(level) << " threads " << threads;
+          }
+        }
+      }
+    }
+  }
+}
+
 // A row's result from the GEMV does not depend on the rows decoded with it (bit for bit),
 // at every ISA level: a user's logits are the same in any decode batch.
 TEST(MatmulHost, GemvRowIsTheSameWhateverTheBatch) {
@@ -651,8 +689,18 @@ TEST(MatmulValidate, ShapesAndDtypes) {
   v.args.weight.shape = Shape{2000, 4096};
   expect_error(v, ErrorKind::ShapeMismatch, "has K = 2048 but weight [2000, 4096] has 2000 rows");
   v = base_case();
-  v.args.weight.shape = Shape{2, 2048, 4096};
+  v.args.weight.shape = Shape{2, 2, 2048, 4096};
   expect_error(v, ErrorKind::Unsupported, "batched weights are not supported");
+  v = base_case();
+  v.args.weight.shape = Shape{2, 2048, 2048};
+  expect_error(v, ErrorKind::Unsupported, "is in column shards, a host layout; on ttnn:n150 give the weight as [K, N]");
+  v.device = "cpu";
+  EXPECT_NO_THROW(MatmulOp::validate(v.args, v.cfg, Device::spec_for(v.device)));
+  EXPECT_EQ(MatmulOp::output_spec(v.args, v.cfg).shape, (Shape{1, 1, 32, 4096}));
+  v.args.weight.shape = Shape{4, 2048, 1000};
+  expect_error(v, ErrorKind::Unsupported, "4000 columns in 4 shards of 1000 (TILE); column shards need TILE layout");
+  v.args.weight = TensorSpec{"w", Shape{2, 2048, 2048}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}};
+  expect_error(v, ErrorKind::Unsupported, "shards of 2048 (ROW_MAJOR); column shards need TILE layout");
   v = base_case();
   v.args.bias = TensorSpec{"b", Shape{4000}, DataType::BFLOAT16, Layout::ROW_MAJOR, {}};
   expect_error(v, ErrorKind::ShapeMismatch, "bias has shape [4000]; expected [4096]");

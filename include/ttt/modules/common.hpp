@@ -36,6 +36,7 @@ struct WeightRequest {
   DataType dtype = DataType::FLOAT32;
   Layout layout = Layout::ROW_MAJOR;
   std::vector<WeightSlice> slices;   // empty: whole sources; else one per source
+  int64_t column_shards = 1;         // > 1: stored as [shards, in, out / shards] (matmul_weight_spec)
 };
 
 // The slices of a request as text, for cache keys ("" when it takes whole sources).
@@ -52,6 +53,13 @@ Shape weight_shape(const WeightSource& source, const WeightRequest& request);
 // The layout a weight is stored in: TILE on Tenstorrent targets and for block floats;
 // row-major fp32/bf16 on cpu (what the host GEMM reads fastest).
 Layout weight_layout(DataType dtype, const DeviceSpec& device);
+// Column shards of a matmul weight [k, n] on the host: one per thread of the pool when
+// the weight is tiled (block floats on cpu) and n splits into whole tiles per thread, so
+// that each thread of the GEMV reads one contiguous shard; else 1 (ttnn devices, row-major
+// weights, one thread).
+int64_t matmul_weight_shards(DataType dtype, int64_t n, const DeviceSpec& device);
+// The stored spec of a matmul weight [k, n]: [k, n], or [shards, k, n / shards].
+TensorSpec matmul_weight_spec(std::string name, int64_t k, int64_t n, DataType dtype, const DeviceSpec& device);
 
 // Output rows of a prefill matmul over x [batch, seq, k], as the default configs must
 // count them: on Tenstorrent targets every user's rows are padded to whole tiles.

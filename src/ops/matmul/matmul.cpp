@@ -37,17 +37,24 @@ void check_shapes(const MatmulArgs& args) {
   const Shape& ws = args.weight.shape;
   TTT_CHECK(xs.rank() >= 1, ShapeMismatch, "{}: x has rank 0; expected [..., M, K]", kOp);
   TTT_CHECK(ws.rank() >= 2, ShapeMismatch, "{}: weight has shape {}; expected [K, N]", kOp, ws.str());
-  TTT_CHECK(leading_volume(ws, 2) == 1, Unsupported,
-            "{}: weight {} has leading dims beyond [K, N]; batched weights are not supported, use [K, N]", kOp,
-            ws.str());
+  TTT_CHECK(leading_volume(ws, 3) == 1, Unsupported,
+            "{}: weight {} has leading dims beyond [S, K, N / S]; batched weights are not supported, use [K, N]",
+            kOp, ws.str());
+  if (ws.rank() >= 3 && ws[-3] > 1) {
+    TTT_CHECK(args.weight.layout == Layout::TILE && ws[-1] % kTileSize == 0, Unsupported,
+              "{}: weight {} is {} columns in {} shards of {} ({}); column shards need TILE layout and a shard "
+              "width that is a multiple of 32, use [K, N] otherwise",
+              kOp, ws.str(), matmul_weight_n(ws), ws[-3], ws[-1], to_string(args.weight.layout));
+  }
   TTT_CHECK(xs[-1] == ws[-2], ShapeMismatch, "{}: x {} has K = {} but weight {} has {} rows (weight.shape[-2])", kOp,
             xs.str(), xs[-1], ws.str(), ws[-2]);
   TTT_CHECK(xs[-1] > 0 && ws[-1] > 0 && xs.volume() > 0, ShapeMismatch, "{}: empty operand: x {}, weight {}", kOp,
             xs.str(), ws.str());
   if (args.bias) {
     const Shape& bs = args.bias->shape;
-    TTT_CHECK(bs.rank() >= 1 && bs[-1] == ws[-1] && bs.volume() == ws[-1], ShapeMismatch,
-              "{}: bias has shape {}; expected [{}] (N values, leading dims of 1 allowed)", kOp, bs.str(), ws[-1]);
+    const int64_t n = matmul_weight_n(ws);
+    TTT_CHECK(bs.rank() >= 1 && bs[-1] == n && bs.volume() == n, ShapeMismatch,
+              "{}: bias has shape {}; expected [{}] (N values, leading dims of 1 allowed)", kOp, bs.str(), n);
   }
 }
 
@@ -79,11 +86,15 @@ void stage_x(const StageX& s, ExecContext& ctx) {
 
 }  // namespace
 
+int64_t matmul_weight_n(const Shape& weight) {
+  return weight.rank() >= 3 ? weight[-3] * weight[-1] : weight[-1];
+}
+
 MatmulDims matmul_dims(const MatmulArgs& args) {
   MatmulDims d;
   const Shape& xs = args.x.shape;
   d.k = xs[-1];
-  d.n = args.weight.shape[-1];
+  d.n = matmul_weight_n(args.weight.shape);
   d.m = xs.rank() >= 2 ? xs[-2] : 1;
   d.batch = xs.rank() >= 2 ? leading_volume(xs, 2) : 1;
   d.rows = d.batch * d.m;
@@ -138,6 +149,9 @@ void MatmulOp::validate(const MatmulArgs& args, const OpConfig& config, const De
   TTT_CHECK(args.weight.layout == Layout::TILE, InvalidConfig,
             "{}: weight is {} on {}; ttnn matmul reads TILE layout (cache the weight as TILE)", kOp,
             to_string(args.weight.layout), device.name);
+  TTT_CHECK(args.weight.shape.rank() < 3 || args.weight.shape[-3] == 1, Unsupported,
+            "{}: weight {} is in column shards, a host layout; on {} give the weight as [K, N]", kOp,
+            args.weight.shape.str(), device.name);
   TTT_CHECK(config.layout == Layout::TILE, InvalidConfig,
             "{}: config.layout {} on {}; ttnn matmul writes TILE layout", kOp, to_string(config.layout), device.name);
   TTT_CHECK(!std::holds_alternative<CpuKernelConfig>(pc) && !std::holds_alternative<SdpaConfig>(pc) &&
@@ -158,7 +172,7 @@ void MatmulOp::validate(const MatmulArgs& args, const OpConfig& config, const De
 
 TensorSpec MatmulOp::output_spec(const MatmulArgs& args, const OpConfig& config) {
   Shape shape = args.x.shape;
-  shape[-1] = args.weight.shape[-1];
+  shape[-1] = matmul_weight_n(args.weight.shape);
   TensorSpec out;
   out.name = config.op_name.empty() ? std::string(kOp) : config.op_name;
   out.shape = shape;
@@ -220,7 +234,7 @@ void MatmulOp::run(const MatmulArgs& args, const Tensor& x, const Tensor& weight
   // The output against output_spec(), field by field (building the spec would copy the
   // op name, an allocation in the steady state).
   Shape out_shape = args.x.shape;
-  out_shape[-1] = args.weight.shape[-1];
+  out_shape[-1] = matmul_weight_n(args.weight.shape);
   TTT_CHECK(out.defined(), InvalidConfig, "{}: output tensor has no storage", kOp);
   check_same_shape(kOp, "output", out.shape(), out_shape);
   TTT_CHECK(out.dtype() == config.dtype && out.layout() == config.layout, ShapeMismatch,
@@ -270,8 +284,12 @@ WeightView weight_view(const Tensor& w) {
   v.k = w.shape()[-2];
   v.n = w.shape()[-1];
   v.kt = ceil_div(v.k, kTileSize);
-  v.nt = ceil_div(v.n, kTileSize);
   v.tile_bytes = tile_bytes(v.dtype);
+  if (w.shape().rank() >= 3 && w.shape()[-3] > 1) {
+    v.n = matmul_weight_n(w.shape());
+    v.shard_nt = w.shape()[-1] / kTileSize;
+  }
+  v.nt = ceil_div(v.n, kTileSize);
   return v;
 }
 

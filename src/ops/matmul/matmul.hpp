@@ -6,6 +6,11 @@
 //   W      [K, N]       weights, already in TTNN's [in, out] order (the transpose of a
 //                       Hugging Face [out, in] weight). Leading dims of size 1 are allowed.
 //                       FLOAT32 / BFLOAT16 in ROW_MAJOR or TILE, BFLOAT8_B / BFLOAT4_B in TILE.
+//          [S, K, N/S]  cpu, TILE: the columns in S shards, each stored whole
+//                       (W[k][s * N/S + j] is element [s][k][j]; N/S a multiple of 32).
+//                       The host GEMV gives each thread its shard, so that a thread reads
+//                       one contiguous stretch of memory (the host's counterpart of TTNN's
+//                       DRAM width-sharded weights).
 //   bias   [N]          optional, any float dtype ([1, ..., 1, N] works too).
 //   act                 optional fused activation: MatmulArgs::activation, or the program
 //                       config's fused_activation (they must agree when both are set).
@@ -43,7 +48,7 @@ namespace ttt::ops {
 
 struct MatmulArgs {
   TensorSpec x;                      // [..., M, K]
-  TensorSpec weight;                 // [K, N]
+  TensorSpec weight;                 // [K, N] or column shards [S, K, N / S]
   std::optional<TensorSpec> bias;    // [N]
   UnaryActivation activation = UnaryActivation::NONE;
 };
@@ -70,5 +75,7 @@ struct MatmulDims {
   int64_t n = 1;
 };
 MatmulDims matmul_dims(const MatmulArgs& args);
+// N of a weight shape: [..., K, N] or column shards [S, K, N / S].
+int64_t matmul_weight_n(const Shape& weight);
 
 }  // namespace ttt::ops

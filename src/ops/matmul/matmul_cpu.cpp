@@ -49,7 +49,9 @@ void epilogue_columns(const KernelSet& ks, const RunInputs& in, int64_t c0, int6
   for (int64_t r = 0; r < in.dims->rows; ++r) ks.epilogue_row(in.y + r * n + c0, c1 - c0, e);
 }
 
-// Few rows: each thread streams its share of the weight columns once.
+// Few rows: each thread streams its share of the weight columns once. Weights in column
+// shards, as many as the threads, give each thread one shard (share() splits at the shard
+// boundaries then): one contiguous stretch of memory.
 void run_gemv(const KernelSet& ks, const RunInputs& in, const HostPlan& plan, ExecContext& ctx) {
   const MatmulDims& d = *in.dims;
   const bool tiled = in.w.layout == Layout::TILE;

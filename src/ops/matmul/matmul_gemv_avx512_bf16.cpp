@@ -165,19 +165,23 @@ TTT_AVX512_BF16 inline void tile_rows_scaled(const Bfp4Nibbles& nb, const uint8_
   }
 }
 
-// Tiled weights stream kStreams K tiles at a time: for each tile column j, tiles (tk, j)
-// .. (tk + kStreams - 1, j) in turn, so that each thread reads kStreams sequential streams
-// (rows of tiles), which the memory system serves faster than one. Each stream is
-// prefetched into L2 kPrefetchBytes ahead (past the end of its row: on in the rows of
-// the groups that follow); without it the loads wait on DRAM while the tile computes.
-// A row's sums still run in the order tk = 0, 1, 2, ... for every column.
+// Tiled weights stream `streams` K tiles at a time: for each tile column j, tiles (tk, j)
+// .. (tk + streams - 1, j) in turn. Weights in one [K, N] block: kStreams rows of tiles
+// at a time, each a sequential stream, which the memory system serves faster than one.
+// Weights in column shards with the thread's columns one shard (run_gemv splits by
+// shards) and few rows of x: one K tile at a time, so that the thread reads its shard
+// from start to end; with more rows, kStreams K tiles share each load and store of y.
+// The tiles are prefetched into L2 kPrefetchBytes ahead (past the end of a row: on in
+// the rows that follow). A row's sums run in the order tk = 0, 1, 2, ... for every
+// column whatever the streams.
 constexpr int kStreams = 4;
+constexpr int64_t kSingleStreamRows = 2;
 constexpr int64_t kPrefetchBytes = 16384;
 constexpr int64_t kRowsPerPass = 32;  // rows of x one pass keeps x pairs for
 
-inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j) {
+inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j, int streams) {
   const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);  // tiles
-  const int64_t kk = tk + (j + ahead) / tiles * kStreams, jj = (j + ahead) % tiles;
+  const int64_t kk = tk + (j + ahead) / tiles * streams, jj = (j + ahead) % tiles;
   if (kk >= w.kt) return;
   const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
   for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
@@ -213,8 +217,10 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
       }
       all_lo = Scaling::bytes(lo), all_hi = Scaling::bytes(hi);
     }
-    for (int64_t tk0 = 0; tk0 < w.kt; tk0 += kStreams) {
-      const int streams = static_cast<int>(std::min<int64_t>(kStreams, w.kt - tk0));
+    const bool one_shard = w.shard_nt > 0 && tn0 / w.shard_nt == (tn0 + tiles - 1) / w.shard_nt;
+    const int group = one_shard && nrows <= kSingleStreamRows ? 1 : kStreams;
+    for (int64_t tk0 = 0; tk0 < w.kt; tk0 += group) {
+      const int streams = static_cast<int>(std::min<int64_t>(group, w.kt - tk0));
       for (int s = 0; s < streams; ++s) {
         if constexpr (kBits == 0) {
           tile_x_pairs(x, a.kpad, nrows, tk0 + s, xp[s]);
@@ -226,7 +232,7 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
         for (int s = 0; s < streams; ++s) {
           const int64_t tk = tk0 + s;
           const uint8_t* tile = w.tile(tk, tn0 + j);
-          prefetch_l2(w, tk, tn0, tiles, j);
+          prefetch_l2(w, tk, tn0, tiles, j, group);
           if constexpr (kBits == 0) {
             tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
           } else {

@@ -19,7 +19,9 @@
 
 namespace ttt::ops::matmul_detail {
 
-// Weights [K, N] as stored: row-major (FLOAT32 / BFLOAT16) or tiles (any dtype).
+// Weights [K, N] as stored: row-major (FLOAT32 / BFLOAT16) or tiles (any dtype), the
+// tiles in one [K, N] block or in column shards of shard_nt tile columns, shard after
+// shard (each [K, shard_nt * 32] in tile order).
 struct WeightView {
   DataType dtype = DataType::FLOAT32;
   Layout layout = Layout::ROW_MAJOR;
@@ -27,8 +29,13 @@ struct WeightView {
   int64_t k = 0, n = 0;    // logical extents
   int64_t kt = 0, nt = 0;  // tiles along K and N (TILE layout; ceil(k / 32), ceil(n / 32))
   int64_t tile_bytes = 0;
+  int64_t shard_nt = 0;  // tile columns per column shard (0: one block)
 
-  const uint8_t* tile(int64_t tk, int64_t tn) const { return data + (tk * nt + tn) * tile_bytes; }
+  const uint8_t* tile(int64_t tk, int64_t tn) const {
+    if (shard_nt == 0) return data + (tk * nt + tn) * tile_bytes;
+    const int64_t s = tn / shard_nt;
+    return data + ((s * kt + tk) * shard_nt + (tn - s * shard_nt)) * tile_bytes;
+  }
 };
 
 // GEMV: y[r][c] = sum_k x[r][k] * W[k][col0 + c] for r < rows, c < cols, written to y with
