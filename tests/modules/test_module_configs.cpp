@@ -9,6 +9,7 @@
 #include "module_reference.hpp"
 #include "ttt/error.hpp"
 #include "ttt/modules/transformer.hpp"
+#include "ttt/thread_pool.hpp"
 
 namespace ttt {
 namespace {
@@ -96,6 +97,42 @@ std::shared_ptr<MapWeightSource> mlp_weights() {
     w->add(n, all->shape(full), all->load(full));
   }
   return w;
+}
+
+// Host block-float weights come in column shards, one per thread of the pool: the stored
+// [S, K, N / S] tensor holds the [K, N] weight's columns shard by shard.
+TEST(WeightLoading, HostBlockFloatWeightsInColumnShards) {
+  auto w = mlp_weights();
+  const DeviceSpec cpu = Device::spec_for("cpu");
+  const int64_t threads = ThreadPool::global().size();
+  const int64_t shards = matmul_weight_shards(DataType::BFLOAT8_B, 256, cpu);
+  EXPECT_EQ(shards, threads > 1 && 256 % (threads * 32) == 0 ? threads : 1);
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT16, 256, cpu), 1);  // row-major on cpu
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 256, Device::spec_for("ttnn:n150")), 1);
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 32, cpu), 1);  // not a whole tile per thread
+  const TensorSpec spec = matmul_weight_spec("w", 128, 256, DataType::BFLOAT8_B, cpu);
+  EXPECT_EQ(spec.shape, (shards > 1 ? Shape{shards, 128, 256 / shards} : Shape{128, 256}));
+
+  WeightRequest whole{"up", {"up_proj.weight"}, true, DataType::BFLOAT8_B, Layout::TILE, {}};
+  const auto ref = to_float(convert_weight(*w, whole, cpu));  // [128, 256]
+  for (int64_t s : {2, 4, 8}) {
+    WeightRequest split = whole;
+    split.column_shards = s;
+    const Tensor t = convert_weight(*w, split, cpu);
+    ASSERT_EQ(t.shape(), (Shape{s, 128, 256 / s}));
+    EXPECT_EQ(weight_shape(*w, split), t.shape());
+    const auto got = to_float(t);
+    const int64_t width = 256 / s;
+    for (int64_t k = 0; k < 128; ++k)
+      for (int64_t n = 0; n < 256; ++n)
+        ASSERT_EQ(got[static_cast<std::size_t>(((n / width) * 128 + k) * width + n % width)],
+                  ref[static_cast<std::size_t>(k * 256 + n)])
+            << "shards " << s << " k " << k << " n " << n;
+  }
+  WeightRequest bad = whole;
+  bad.column_shards = 3;
+  EXPECT_TRUE(contains(invalid_config_message([&] { weight_shape(*w, bad); }),
+                       {"weight 'up': 256 output columns do not split into 3 column shards of whole tiles"}));
 }
 
 TEST(OverrideOpConfig, ReappliesAndReconvertsOnlyTheChangedWeights) {
