@@ -136,7 +136,7 @@ Tensor convert_weight(const WeightSource& source, const WeightRequest& r, const 
 }
 
 Layout weight_layout(DataType dtype, const DeviceSpec& device) {
-  if (device.is_ttnn() || is_block_float(dtype)) return Layout::TILE;
+  if (device.is_ttnn() || dtype != DataType::FLOAT32) return Layout::TILE;
   return Layout::ROW_MAJOR;
 }
 

@@ -99,15 +99,16 @@ std::shared_ptr<MapWeightSource> mlp_weights() {
   return w;
 }
 
-// Host block-float weights come in column shards, one per thread of the pool: the stored
-// [S, K, N / S] tensor holds the [K, N] weight's columns shard by shard.
-TEST(WeightLoading, HostBlockFloatWeightsInColumnShards) {
+// Host bfloat16 and block-float weights come in column shards, one per thread of the
+// pool: the stored [S, K, N / S] tensor holds the [K, N] weight's columns shard by shard.
+TEST(WeightLoading, HostTiledWeightsInColumnShards) {
   auto w = mlp_weights();
   const DeviceSpec cpu = Device::spec_for("cpu");
   const int64_t threads = ThreadPool::global().size();
   const int64_t shards = matmul_weight_shards(DataType::BFLOAT8_B, 256, cpu);
   EXPECT_EQ(shards, threads > 1 && 256 % (threads * 32) == 0 ? threads : 1);
-  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT16, 256, cpu), 1);  // row-major on cpu
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT16, 256, cpu), shards);
+  EXPECT_EQ(matmul_weight_shards(DataType::FLOAT32, 256, cpu), 1);  // row-major on cpu
   EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 256, Device::spec_for("ttnn:n150")), 1);
   EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 32, cpu), 1);  // not a whole tile per thread
   const TensorSpec spec = matmul_weight_spec("w", 128, 256, DataType::BFLOAT8_B, cpu);

@@ -50,11 +50,11 @@ using WeightLoader = std::function<Tensor(const WeightSource&, const WeightReque
 Tensor convert_weight(const WeightSource& source, const WeightRequest& request, const DeviceSpec& device);
 // The logical shape a request produces ([in, out] when transposed).
 Shape weight_shape(const WeightSource& source, const WeightRequest& request);
-// The layout a weight is stored in: TILE on Tenstorrent targets and for block floats;
-// row-major fp32/bf16 on cpu (what the host GEMM reads fastest).
+// The layout a weight is stored in: TILE on Tenstorrent targets and for bfloat16 and the
+// block floats; row-major fp32 on cpu (oneDNN's fp32 GEMM reads it).
 Layout weight_layout(DataType dtype, const DeviceSpec& device);
 // Column shards of a matmul weight [k, n] on the host: one per thread of the pool when
-// the weight is tiled (block floats on cpu) and n splits into whole tiles per thread, so
+// the weight is tiled (bfloat16 and block floats on cpu) and n splits into whole tiles per thread, so
 // that each thread of the GEMV reads one contiguous shard; else 1 (ttnn devices, row-major
 // weights, one thread).
 int64_t matmul_weight_shards(DataType dtype, int64_t n, const DeviceSpec& device);
