@@ -6,7 +6,6 @@
 
 #include "ttt/error.hpp"
 #include "ttt/formats.hpp"
-#include "ttt/thread_pool.hpp"
 
 namespace ttt {
 
@@ -142,8 +141,7 @@ Layout weight_layout(DataType dtype, const DeviceSpec& device) {
 
 int64_t matmul_weight_shards(DataType dtype, int64_t n, const DeviceSpec& device) {
   if (weight_layout(dtype, device) != Layout::TILE || device.is_ttnn()) return 1;
-  const int64_t threads = ThreadPool::global().size();
-  return threads > 1 && n % (threads * kTileSize) == 0 ? threads : 1;
+  return n > kTileSize && n % kTileSize == 0 ? n / kTileSize : 1;
 }
 
 TensorSpec matmul_weight_spec(std::string name, int64_t k, int64_t n, DataType dtype, const DeviceSpec& device) {

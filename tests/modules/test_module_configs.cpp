@@ -9,7 +9,6 @@
 #include "module_reference.hpp"
 #include "ttt/error.hpp"
 #include "ttt/modules/transformer.hpp"
-#include "ttt/thread_pool.hpp"
 
 namespace ttt {
 namespace {
@@ -99,24 +98,25 @@ std::shared_ptr<MapWeightSource> mlp_weights() {
   return w;
 }
 
-// Host bfloat16 and block-float weights come in column shards, one per thread of the
-// pool: the stored [S, K, N / S] tensor holds the [K, N] weight's columns shard by shard.
-TEST(WeightLoading, HostTiledWeightsInColumnShards) {
+// Host bfloat16 and block-float weights come in column panels, shards one tile wide
+// whatever the thread count: the stored [N / 32, K, 32] tensor holds the [K, N] weight's
+// columns panel by panel.
+TEST(WeightLoading, HostTiledWeightsInColumnPanels) {
   auto w = mlp_weights();
   const DeviceSpec cpu = Device::spec_for("cpu");
-  const int64_t threads = ThreadPool::global().size();
-  const int64_t shards = matmul_weight_shards(DataType::BFLOAT8_B, 256, cpu);
-  EXPECT_EQ(shards, threads > 1 && 256 % (threads * 32) == 0 ? threads : 1);
-  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT16, 256, cpu), shards);
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 256, cpu), 8);
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT16, 256, cpu), 8);
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT4_B, 96, cpu), 3);
   EXPECT_EQ(matmul_weight_shards(DataType::FLOAT32, 256, cpu), 1);  // row-major on cpu
   EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 256, Device::spec_for("ttnn:n150")), 1);
-  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 32, cpu), 1);  // not a whole tile per thread
-  const TensorSpec spec = matmul_weight_spec("w", 128, 256, DataType::BFLOAT8_B, cpu);
-  EXPECT_EQ(spec.shape, (shards > 1 ? Shape{shards, 128, 256 / shards} : Shape{128, 256}));
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 32, cpu), 1);  // one tile column
+  EXPECT_EQ(matmul_weight_shards(DataType::BFLOAT8_B, 200, cpu), 1);  // not whole tiles
+  EXPECT_EQ(matmul_weight_spec("w", 128, 256, DataType::BFLOAT8_B, cpu).shape, (Shape{8, 128, 32}));
+  EXPECT_EQ(matmul_weight_spec("w", 128, 200, DataType::BFLOAT8_B, cpu).shape, (Shape{128, 200}));
 
   WeightRequest whole{"up", {"up_proj.weight"}, true, DataType::BFLOAT8_B, Layout::TILE, {}};
   const auto ref = to_float(convert_weight(*w, whole, cpu));  // [128, 256]
-  for (int64_t s : {2, 4, 8}) {
+  for (int64_t s : {2, 4, 8}) {  // 8: panels
     WeightRequest split = whole;
     split.column_shards = s;
     const Tensor t = convert_weight(*w, split, cpu);

@@ -408,7 +408,7 @@ TEST(MatmulHost, ColumnShardsEqualTheWholeWeight) {
       p.w_layout = Layout::TILE;
       p.bias = true;
       const Operands whole = make_operands(p);
-      for (int64_t shards : {2, 3}) {
+      for (int64_t shards : {2, 3, 6}) {  // 6: column panels, one tile wide (the host's stored layout)
         const int64_t width = p.n / shards;
         std::vector<float> split(whole.wf.size());
         for (int64_t s = 0; s < shards; ++s)

@@ -53,10 +53,11 @@ Shape weight_shape(const WeightSource& source, const WeightRequest& request);
 // The layout a weight is stored in: TILE on Tenstorrent targets and for bfloat16 and the
 // block floats; row-major fp32 on cpu (oneDNN's fp32 GEMM reads it).
 Layout weight_layout(DataType dtype, const DeviceSpec& device);
-// Column shards of a matmul weight [k, n] on the host: one per thread of the pool when
-// the weight is tiled (bfloat16 and block floats on cpu) and n splits into whole tiles per thread, so
-// that each thread of the GEMV reads one contiguous shard; else 1 (ttnn devices, row-major
-// weights, one thread).
+// Column shards of a matmul weight [k, n] on the host: tiled weights (bfloat16 and block
+// floats on cpu) are stored as column panels, shards one tile wide ([n / 32, k, 32]), so
+// that a panel's K tiles lie one after another and any run of whole panels, the columns
+// one GEMV thread takes, is one contiguous stretch whatever the thread count; else 1
+// (ttnn devices, row-major weights, n not whole tiles, one tile column).
 int64_t matmul_weight_shards(DataType dtype, int64_t n, const DeviceSpec& device);
 // The stored spec of a matmul weight [k, n]: [k, n], or [shards, k, n / shards].
 TensorSpec matmul_weight_spec(std::string name, int64_t k, int64_t n, DataType dtype, const DeviceSpec& device);

@@ -121,9 +121,14 @@ TTT_AVX2 inline void tile_rows(const float* t, const float* xs, float* y, int64_
   }
 }
 
+// One K tile at a time over the thread's tile columns; weights in column panels
+// (shard_nt 1) go panel by panel instead, each over its K tiles, the order they lie in
+// memory. Either way a column sums its tiles in the order tk = 0, 1, ...
 TTT_AVX2 void gemv_tiles_avx2(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
+  const bool panels = w.shard_nt == 1;
+  const bool unscaled = w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16;
   alignas(32) float t[1024];
   alignas(32) float xs[kMaxRows * 64];
   alignas(32) float exact[1024];  // row-major values of a tile off the plain path
@@ -132,36 +137,45 @@ TTT_AVX2 void gemv_tiles_avx2(const GemvArgs& a) {
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
-    for (int64_t tk = 0; tk < w.kt; ++tk) {
-      const bool unscaled = w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16;
-      if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+    auto run_tile = [&](int64_t tk, int64_t j) TTT_AVX2 {
+      const uint8_t* tile = w.tile(tk, tn0 + j);
+      bool plain = true;
+      switch (w.dtype) {
+        case DataType::FLOAT32: std::memcpy(t, tile, sizeof(t)); break;
+        case DataType::BFLOAT16: decode_bf16_tile(tile, t); break;
+        case DataType::BFLOAT8_B:
+          plain = plain_exponents<7>(tile);
+          if (plain) decode_bfp8_codes(tile, t), tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
+          break;
+        case DataType::BFLOAT4_B:
+          plain = plain_exponents<3>(tile);
+          if (plain) decode_bfp4_codes(tile, t), tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
+          break;
+        default: break;
+      }
+      if (!plain) {  // rare: exact values (row-major), plain x, face order rebuilt
+        generic::decode_tile(w, tk, tn0 + j, exact);
+        for (int f = 0; f < 4; ++f)
+          for (int r = 0; r < 16; ++r)
+            std::memcpy(t + f * 256 + r * 16, exact + ((f / 2) * 16 + r) * 32 + (f % 2) * 16, 64);
+        tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+      }
+      float* y = y0 + j * 32;
+      int64_t m = 0;
+      for (; m + 2 <= nrows; m += 2) tile_rows<2>(t, xs + m * 64, y + m * a.ldy, a.ldy);
+      if (m < nrows) tile_rows<1>(t, xs + m * 64, y + m * a.ldy, a.ldy);
+    };
+    if (panels) {
       for (int64_t j = 0; j < tiles; ++j) {
-        const uint8_t* tile = w.tile(tk, tn0 + j);
-        bool plain = true;
-        switch (w.dtype) {
-          case DataType::FLOAT32: std::memcpy(t, tile, sizeof(t)); break;
-          case DataType::BFLOAT16: decode_bf16_tile(tile, t); break;
-          case DataType::BFLOAT8_B:
-            plain = plain_exponents<7>(tile);
-            if (plain) decode_bfp8_codes(tile, t), tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
-            break;
-          case DataType::BFLOAT4_B:
-            plain = plain_exponents<3>(tile);
-            if (plain) decode_bfp4_codes(tile, t), tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
-            break;
-          default: break;
+        for (int64_t tk = 0; tk < w.kt; ++tk) {
+          if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+          run_tile(tk, j);
         }
-        if (!plain) {  // rare: exact values (row-major), plain x, face order rebuilt
-          generic::decode_tile(w, tk, tn0 + j, exact);
-          for (int f = 0; f < 4; ++f)
-            for (int r = 0; r < 16; ++r)
-              std::memcpy(t + f * 256 + r * 16, exact + ((f / 2) * 16 + r) * 32 + (f % 2) * 16, 64);
-          tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-        }
-        float* y = y0 + j * 32;
-        int64_t m = 0;
-        for (; m + 2 <= nrows; m += 2) tile_rows<2>(t, xs + m * 64, y + m * a.ldy, a.ldy);
-        if (m < nrows) tile_rows<1>(t, xs + m * 64, y + m * a.ldy, a.ldy);
+      }
+    } else {
+      for (int64_t tk = 0; tk < w.kt; ++tk) {
+        if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+        for (int64_t j = 0; j < tiles; ++j) run_tile(tk, j);
       }
     }
   }

@@ -19,6 +19,7 @@
 
 #include "ops/matmul/matmul_bf16_pairs.hpp"
 #include "ops/matmul/matmul_generic.hpp"
+#include "ops/matmul/matmul_internal.hpp"
 #include "ops/matmul/matmul_kernels.hpp"
 
 namespace ttt::ops::matmul_detail {
@@ -264,6 +265,79 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
   }
 }
 
+// Weights in column panels ([n / 32, k, 32], shard_nt 1): the thread's panels lie one
+// after another, each its K tiles in order, so one pass streams them start to end. The x
+// pairs of every K tile are made once per pass (block floats: Scaling's base); y of the
+// panel stays in L1 over its K tiles. A column sums its tiles in the order tk = 0, 1, ...
+// as gemv_tiles does: the results are the same, bit for bit.
+template <class Pairs>
+TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
+  constexpr int kBits = Pairs::kBits;
+  constexpr bool kNibbles = std::is_same_v<Pairs, Bfp4Nibbles>;
+  using Scaling = BlockScaling<kBits>;
+  const WeightView& w = *a.w;
+  const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
+  const int64_t pass_rows = std::min(kRowsPerPass, a.rows);
+  // x pairs (32 per row and K tile), then the normal-word masks (2 per row and K tile).
+  const int64_t pair_words = w.kt * pass_rows * kPairsPerTile, mask_words = w.kt * pass_rows * 2;
+  float* buf = scratch(static_cast<std::size_t>(pair_words + mask_words + 16), kSlotThread2).data();
+  auto* xp_all = reinterpret_cast<int32_t*>((reinterpret_cast<std::uintptr_t>(buf) + 63) & ~std::uintptr_t{63});
+  auto* normal_all = reinterpret_cast<__mmask32*>(xp_all + pair_words);
+  alignas(64) int32_t scaled[kRowsPerPass * kPairsPerTile];
+  const Bfp4Nibbles nibbles;
+  const Scaling scaling(kNibbles);
+  for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
+    const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
+    const float* x = a.x + r0 * a.kpad;
+    float* y0 = a.y + r0 * a.ldy;
+    for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
+    typename Scaling::Range ranges[kRowsPerPass];
+    __m512i all_lo = _mm512_setzero_si512(), all_hi = _mm512_setzero_si512();
+    if constexpr (kBits > 0) {
+      int lo = 0, hi = 255;
+      for (int64_t m = 0; m < nrows; ++m) {
+        ranges[m] = Scaling::row_range(x + m * a.kpad, a.kpad);
+        lo = std::max(lo, ranges[m].lo), hi = std::min(hi, ranges[m].hi);
+      }
+      all_lo = Scaling::bytes(lo), all_hi = Scaling::bytes(hi);
+    }
+    for (int64_t tk = 0; tk < w.kt; ++tk) {
+      int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
+      if constexpr (kBits == 0) {
+        tile_x_pairs(x, a.kpad, nrows, tk, xp);
+      } else {
+        Scaling::base_pairs(x, a.kpad, nrows, tk, kNibbles, xp, normal_all + tk * nrows * 2);
+      }
+    }
+    for (int64_t j = 0; j < tiles; ++j) {
+      float* y = y0 + j * 32;
+      for (int64_t tk = 0; tk < w.kt; ++tk) {
+        const uint8_t* tile = w.tile(tk, tn0 + j);
+        const int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
+        if constexpr (kBits == 0) {
+          tile_all_rows(Pairs(tile), xp, nrows, y, a.ldy);
+        } else {
+          const __mmask32* normal = normal_all + tk * nrows * 2;
+          if (Scaling::plain(tile, all_lo, all_hi)) {
+            scaling.scale(tile, xp, normal, nrows, scaled);
+            tile_rows_scaled<Pairs>(nibbles, tile, scaled, nrows, y, a.ldy);
+            continue;
+          }
+          for (int64_t m = 0; m < nrows; ++m) {  // row by row: the scaled path or exact fp32
+            float* ym = y + m * a.ldy;
+            if (Scaling::plain(tile, Scaling::bytes(ranges[m].lo), Scaling::bytes(ranges[m].hi))) {
+              scaling.scale(tile, xp + m * kPairsPerTile, normal + 2 * m, 1, scaled);
+              tile_rows_scaled<Pairs>(nibbles, tile, scaled, 1, ym, a.ldy);
+            } else {
+              special_tile(w, tk, tn0 + j, x + m * a.kpad, a.kpad, 1, ym, a.ldy);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // Row-major bfloat16: kRmDepth k rows (kRmDepth / 2 pairs) by 32 columns per step; y stays
 // in memory (L1 / L2 for one thread's columns).
 constexpr int kRmDepth = 16;
@@ -340,10 +414,11 @@ TTT_AVX512_BF16 void gemv_bf16_row_major(const GemvArgs& a) {
 TTT_AVX512_BF16 void gemv_avx512_bf16(const GemvArgs& a) {
   const WeightView& w = *a.w;
   if (w.layout == Layout::TILE) {
+    const bool panels = w.shard_nt == 1;
     switch (w.dtype) {
-      case DataType::BFLOAT16: gemv_tiles<Bf16Pairs>(a); return;
-      case DataType::BFLOAT8_B: gemv_tiles<Bfp8Pairs>(a); return;
-      case DataType::BFLOAT4_B: gemv_tiles<Bfp4Nibbles>(a); return;
+      case DataType::BFLOAT16: panels ? gemv_panels<Bf16Pairs>(a) : gemv_tiles<Bf16Pairs>(a); return;
+      case DataType::BFLOAT8_B: panels ? gemv_panels<Bfp8Pairs>(a) : gemv_tiles<Bfp8Pairs>(a); return;
+      case DataType::BFLOAT4_B: panels ? gemv_panels<Bfp4Nibbles>(a) : gemv_tiles<Bfp4Nibbles>(a); return;
       default: break;
     }
   } else if (w.dtype == DataType::BFLOAT16) {

@@ -18,7 +18,7 @@ inline constexpr int kSlotXPad = 2;     // x rows padded to whole K tiles
 inline constexpr int kSlotBias = 3;     // bias values
 inline constexpr int kSlotPackedA = 4;  // GEMM: packed x / ttnn: source-register x parts
 inline constexpr int kSlotThread = 5;   // per thread: GEMV rows, GEMM panels, ttnn weight parts
-inline constexpr int kSlotThread2 = 6;  // per thread: second buffer
+inline constexpr int kSlotThread2 = 6;  // per thread: second buffer (ttnn; host GEMV x pairs of panels)
 
 // Rows up to which the host runs the streaming GEMV rather than the blocked GEMM
 // (CpuKernelConfig::block_m overrides).

@@ -211,9 +211,14 @@ inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int6
   for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
 }
 
+// One K tile at a time over the thread's tile columns; weights in column panels
+// (shard_nt 1) go panel by panel instead, each over its K tiles, the order they lie in
+// memory. Either way a column sums its tiles in the order tk = 0, 1, ...
 TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32;
+  const bool panels = w.shard_nt == 1;
+  const bool unscaled = w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16;
   alignas(64) int8_t codes[1024];
   alignas(64) float xs[kGemvMaxRows * 64];
   alignas(64) float decoded[1024];  // face-ordered values of a tile off the plain path
@@ -222,52 +227,60 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
-    for (int64_t tk = 0; tk < w.kt; ++tk) {
-      // The first tile's xs serves every tile of this K tile for unscaled formats.
-      if (w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16) {
-        tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-      }
-      for (int64_t j = 0; j < tiles; ++j) {
-        const uint8_t* tile = w.tile(tk, a.col0 / 32 + j);
-        float* y = y0 + j * 32;
-        prefetch_ahead(w, a.col0 / 32, tiles, tk, j);
-        switch (w.dtype) {
-          case DataType::FLOAT32:
-            tile_times_all_rows(F32Rows{reinterpret_cast<const float*>(tile)}, xs, nrows, y, a.ldy);
-            break;
-          case DataType::BFLOAT16:
-            tile_times_all_rows(Bf16Rows{reinterpret_cast<const uint16_t*>(tile)}, xs, nrows, y, a.ldy);
-            break;
-          case DataType::BFLOAT8_B:
-          case DataType::BFLOAT4_B: {
-            const bool bfp8 = w.dtype == DataType::BFLOAT8_B;
-            if (bfp8 ? plain_exponents<7>(tile) : plain_exponents<3>(tile)) {
-              if (bfp8) {
-                signed_codes_bfp8(tile, codes);
-                tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
-              } else {
-                signed_codes_bfp4(tile, codes);
-                tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
-              }
-              tile_times_all_rows(CodeRows{codes}, xs, nrows, y, a.ldy);
+    auto run_tile = [&](int64_t tk, int64_t j) TTT_AVX512 {
+      const uint8_t* tile = w.tile(tk, a.col0 / 32 + j);
+      float* y = y0 + j * 32;
+      if (!panels) prefetch_ahead(w, a.col0 / 32, tiles, tk, j);
+      switch (w.dtype) {
+        case DataType::FLOAT32:
+          tile_times_all_rows(F32Rows{reinterpret_cast<const float*>(tile)}, xs, nrows, y, a.ldy);
+          break;
+        case DataType::BFLOAT16:
+          tile_times_all_rows(Bf16Rows{reinterpret_cast<const uint16_t*>(tile)}, xs, nrows, y, a.ldy);
+          break;
+        case DataType::BFLOAT8_B:
+        case DataType::BFLOAT4_B: {
+          const bool bfp8 = w.dtype == DataType::BFLOAT8_B;
+          if (bfp8 ? plain_exponents<7>(tile) : plain_exponents<3>(tile)) {
+            if (bfp8) {
+              signed_codes_bfp8(tile, codes);
+              tile_x<7>(tile, x, a.kpad, nrows, tk, xs);
             } else {
-              // Rare (zeros, denormal-range or inf/NaN exponents): exact values, plain x.
-              for (int f = 0; f < 4; ++f) {
-                for (int r = 0; r < 16; ++r) {
-                  if (bfp8) {
-                    generic::decode_bfp_face_row<7>(tile, f, r, decoded + f * 256 + r * 16);
-                  } else {
-                    generic::decode_bfp_face_row<3>(tile, f, r, decoded + f * 256 + r * 16);
-                  }
+              signed_codes_bfp4(tile, codes);
+              tile_x<3>(tile, x, a.kpad, nrows, tk, xs);
+            }
+            tile_times_all_rows(CodeRows{codes}, xs, nrows, y, a.ldy);
+          } else {
+            // Rare (zeros, denormal-range or inf/NaN exponents): exact values, plain x.
+            for (int f = 0; f < 4; ++f) {
+              for (int r = 0; r < 16; ++r) {
+                if (bfp8) {
+                  generic::decode_bfp_face_row<7>(tile, f, r, decoded + f * 256 + r * 16);
+                } else {
+                  generic::decode_bfp_face_row<3>(tile, f, r, decoded + f * 256 + r * 16);
                 }
               }
-              tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-              tile_times_all_rows(F32Rows{decoded}, xs, nrows, y, a.ldy);
             }
-            break;
+            tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+            tile_times_all_rows(F32Rows{decoded}, xs, nrows, y, a.ldy);
           }
-          default: break;
+          break;
         }
+        default: break;
+      }
+    };
+    if (panels) {
+      for (int64_t j = 0; j < tiles; ++j) {
+        for (int64_t tk = 0; tk < w.kt; ++tk) {
+          if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+          run_tile(tk, j);
+        }
+      }
+    } else {
+      for (int64_t tk = 0; tk < w.kt; ++tk) {
+        // The first tile's xs serves every tile of this K tile for unscaled formats.
+        if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+        for (int64_t j = 0; j < tiles; ++j) run_tile(tk, j);
       }
     }
   }
