@@ -346,7 +346,7 @@ TEST(MatmulHost, BlockFloatXOutsideTheScalingRange) {
   IsaGuard guard;
   for (DataType wd : {DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
     Problem p;
-    p.x_shape = Shape{4, 96};
+    p.x_shape = Shape{5, 96};  // row 4: plain, after rows off the scaled path
     p.n = 64;
     p.w_dtype = wd;
     p.w_layout = Layout::TILE;
@@ -362,11 +362,24 @@ TEST(MatmulHost, BlockFloatXOutsideTheScalingRange) {
     for (double& v : o.xh) v = bfloat16_to_float(float_to_bfloat16(static_cast<float>(v)));
     std::vector<double> mag;
     const auto ref = reference(o, o.xh, o.wq, p.act, &mag);
+    // The same weights in column panels ([2, 96, 32], the host's stored layout).
+    std::vector<float> panels(o.wf.size());
+    for (int64_t s = 0; s < 2; ++s)
+      for (int64_t k = 0; k < 96; ++k)
+        for (int64_t j = 0; j < 32; ++j)
+          panels[static_cast<std::size_t>((s * 96 + k) * 32 + j)] = o.wf[static_cast<std::size_t>(k * 64 + s * 32 + j)];
+    Operands paneled = o;
+    paneled.w = make_tensor(panels, Shape{2, 96, 32}, wd, Layout::TILE, "w");
+    paneled.args.weight = paneled.w.spec();
     for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
       if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
       set_isa_limit(level);
       const auto batch = run(o);
-      for (int64_t r = 0; r < 4; ++r) {
+      const auto in_panels = run(paneled);
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        EXPECT_TRUE(batch[i] == in_panels[i] || (std::isnan(batch[i]) && std::isnan(in_panels[i])))
+            << to_string(wd) << " " << to_string(level) << " panels, value " << i;
+      for (int64_t r = 0; r < 5; ++r) {
         for (int64_t j = 0; j < p.n; ++j) {
           const std::size_t i = static_cast<std::size_t>(r * p.n + j);
           if (r == 3) {

@@ -76,14 +76,18 @@ TTT_AVX512_BF16 inline void tile_all_rows(const Pairs& pairs, const int32_t* xp,
   if (m < nrows) tile_rows<1>(pairs, xp + m * kPairsPerTile, y + m * ldy, ldy);
 }
 
-// y[m][0..32) += a bfloat4_b tile against kRows rows of x (Bfp4Nibbles; xp in nibble
-// order). Per row and column half, the even and odd column lanes each sum the tile's steps
-// in order, from zero; the folded sums are added to y. Few rows interleave the halves
-// (more independent chains), many take them in turn (fewer live accumulators): the same
-// sums either way.
+// A bfloat4_b tile against kRows rows of x (Bfp4Nibbles; xp in nibble order), added to
+// the rows' unfolded sums u (kUnfolded floats per tile column and row: per column half,
+// the even-column lanes, then the odd ones). Per row and column half, the even and odd
+// lanes each sum the tile's steps in order, from zero, then add to u; fold_unfolded turns
+// u into columns once, after the last K tile. Few rows interleave the halves (more
+// independent chains), many take them in turn (fewer live accumulators): the same sums
+// either way.
+constexpr int64_t kUnfolded = 64;
+
 template <int kRows>
-TTT_AVX512_BF16 inline void bfp4_tile_rows(const Bfp4Nibbles& nb, const uint8_t* codes, const int32_t* xp, float* y,
-                                           int64_t ldy) {
+TTT_AVX512_BF16 inline void bfp4_tile_rows(const Bfp4Nibbles& nb, const uint8_t* codes, const int32_t* xp, float* u,
+                                           int64_t ldu) {
   constexpr int kHalves = kRows <= 2 ? 2 : 1;  // column halves summed at the same time
   const auto* xq = reinterpret_cast<const long long*>(xp);
   for (int h0 = 0; h0 < 2; h0 += kHalves) {
@@ -107,21 +111,37 @@ TTT_AVX512_BF16 inline void bfp4_tile_rows(const Bfp4Nibbles& nb, const uint8_t*
     }
     for (int m = 0; m < kRows; ++m) {
       for (int h = 0; h < kHalves; ++h) {
-        float* ym = y + m * ldy + (h0 + h) * 16;
-        _mm512_storeu_ps(ym, _mm512_add_ps(_mm512_loadu_ps(ym), fold_nibble_sums(ev[m][h], od[m][h])));
+        float* um = u + m * ldu + (h0 + h) * 32;
+        _mm512_storeu_ps(um, _mm512_add_ps(_mm512_loadu_ps(um), ev[m][h]));
+        _mm512_storeu_ps(um + 16, _mm512_add_ps(_mm512_loadu_ps(um + 16), od[m][h]));
       }
     }
   }
 }
 
 TTT_AVX512_BF16 inline void bfp4_tile_all_rows(const Bfp4Nibbles& nb, const uint8_t* tile, const int32_t* xp,
-                                               int64_t nrows, float* y, int64_t ldy) {
+                                               int64_t nrows, float* u, int64_t ldu) {
   const uint8_t* codes = tile + kBfpExponentBytes;
   int64_t m = 0;
-  for (; m + 8 <= nrows; m += 8) bfp4_tile_rows<8>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy);
-  if (m + 4 <= nrows) bfp4_tile_rows<4>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy), m += 4;
-  if (m + 2 <= nrows) bfp4_tile_rows<2>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy), m += 2;
-  if (m < nrows) bfp4_tile_rows<1>(nb, codes, xp + m * kPairsPerTile, y + m * ldy, ldy);
+  for (; m + 8 <= nrows; m += 8) bfp4_tile_rows<8>(nb, codes, xp + m * kPairsPerTile, u + m * ldu, ldu);
+  if (m + 4 <= nrows) bfp4_tile_rows<4>(nb, codes, xp + m * kPairsPerTile, u + m * ldu, ldu), m += 4;
+  if (m + 2 <= nrows) bfp4_tile_rows<2>(nb, codes, xp + m * kPairsPerTile, u + m * ldu, ldu), m += 2;
+  if (m < nrows) bfp4_tile_rows<1>(nb, codes, xp + m * kPairsPerTile, u + m * ldu, ldu);
+}
+
+// y[m][j * 32 ..] += the folded unfolded sums of tile columns j = 0 .. tiles - 1.
+TTT_AVX512_BF16 inline void fold_unfolded(const float* u, int64_t ldu, int64_t nrows, int64_t tiles, float* y,
+                                          int64_t ldy) {
+  for (int64_t m = 0; m < nrows; ++m) {
+    for (int64_t j = 0; j < tiles; ++j) {
+      for (int h = 0; h < 2; ++h) {
+        const float* um = u + m * ldu + j * kUnfolded + h * 32;
+        float* ym = y + m * ldy + j * 32 + h * 16;
+        _mm512_storeu_ps(ym, _mm512_add_ps(_mm512_loadu_ps(ym),
+                                           fold_nibble_sums(_mm512_loadu_ps(um), _mm512_loadu_ps(um + 16))));
+      }
+    }
+  }
 }
 
 // Unscaled x pairs of K tile tk for every row: pair g = face * 8 + p takes x[k], x[k + 1]
@@ -155,41 +175,83 @@ TTT_AVX512_BF16 void special_tile(const WeightView& w, int64_t tk, int64_t tn, c
   }
 }
 
-// y[m][0..32) += a block-float tile against nrows rows of scaled x pairs.
+// y[m][0..32) += a block-float tile against nrows rows of scaled x pairs (bfloat4_b: the
+// unfolded sums u += it).
 template <class Pairs>
 TTT_AVX512_BF16 inline void tile_rows_scaled(const Bfp4Nibbles& nb, const uint8_t* tile, const int32_t* xp,
-                                             int64_t nrows, float* y, int64_t ldy) {
+                                             int64_t nrows, float* y, int64_t ldy, float* u, int64_t ldu) {
   if constexpr (std::is_same_v<Pairs, Bfp4Nibbles>) {
-    bfp4_tile_all_rows(nb, tile, xp, nrows, y, ldy);
+    bfp4_tile_all_rows(nb, tile, xp, nrows, u, ldu);
   } else {
     tile_all_rows(Pairs(tile), xp, nrows, y, ldy);
   }
 }
 
-// Tiled weights stream `streams` K tiles at a time: for each tile column j, tiles (tk, j)
-// .. (tk + streams - 1, j) in turn. Weights in one [K, N] block: kStreams rows of tiles
-// at a time, each a sequential stream, which the memory system serves faster than one.
-// Weights in column shards with the thread's columns one shard (run_gemv splits by
-// shards) and few rows of x: one K tile at a time, so that the thread reads its shard
-// from start to end; with more rows, about kPassBytes of K tiles per column (2 bfloat16
-// tiles, 4 block-float ones), which share each load and store of y. Eight rows of x over
-// bfloat16 tiles ran at 0.62 of the read bandwidth with 2 and 0.54 with 4; bfloat8_b
-// and bfloat4_b at 0.37-0.38 and 0.25 with 4, 0.35 and 0.21 with 2.
-// The tiles are prefetched into L2 kPrefetchBytes ahead (past the end of a row: on in
-// the rows that follow). A row's sums run in the order tk = 0, 1, 2, ... for every
-// column whatever the streams.
+// Weights in one [K, N] block (or in shards wider than a tile): kStreams rows of tiles at
+// a time, for each tile column j the tiles (tk, j) .. (tk + kStreams - 1, j) in turn, each
+// row a sequential stream, which the memory system serves faster than one. The tiles are
+// prefetched into L2 kPrefetchBytes ahead (past the end of a row: on in the rows that
+// follow). A row's sums run in the order tk = 0, 1, 2, ... for every column.
 constexpr int kStreams = 4;
-constexpr int64_t kSingleStreamRows = 2;
-constexpr int64_t kPassBytes = 4096;
 constexpr int64_t kPrefetchBytes = 16384;
 constexpr int64_t kRowsPerPass = 32;  // rows of x one pass keeps x pairs for
 
-inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j, int streams) {
+inline void prefetch_l2(const WeightView& w, int64_t tk, int64_t tn0, int64_t tiles, int64_t j) {
   const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);  // tiles
-  const int64_t kk = tk + (j + ahead) / tiles * streams, jj = (j + ahead) % tiles;
+  const int64_t kk = tk + (j + ahead) / tiles * kStreams, jj = (j + ahead) % tiles;
   if (kk >= w.kt) return;
   const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
   for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T1);
+}
+
+// n floats of this thread's GEMV scratch, 64-byte aligned.
+inline float* aligned_scratch(int64_t n) {
+  float* p = scratch(static_cast<std::size_t>(n + 16), kSlotThread2).data();
+  return reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(p) + 63) & ~std::uintptr_t{63});
+}
+
+// Whether a tile takes the scaled path depends on each row's own x only, so that a row's
+// result does not depend on the rows beside it; tiles in every row's range go at once.
+template <int kBits>
+struct PassRanges {
+  using Scaling = BlockScaling<kBits>;
+  typename Scaling::Range rows[kRowsPerPass];
+  __m512i all_lo = _mm512_setzero_si512(), all_hi = _mm512_setzero_si512();
+  TTT_AVX512_BF16 PassRanges(const float* x, int64_t kpad, int64_t nrows) {
+    if constexpr (kBits > 0) {
+      int lo = 0, hi = 255;
+      for (int64_t m = 0; m < nrows; ++m) {
+        rows[m] = Scaling::row_range(x + m * kpad, kpad);
+        lo = std::max(lo, rows[m].lo), hi = std::min(hi, rows[m].hi);
+      }
+      all_lo = Scaling::bytes(lo), all_hi = Scaling::bytes(hi);
+    }
+  }
+};
+
+// y (and bfloat4_b's unfolded sums u) += block-float tile (tk, tn) against nrows rows:
+// xp and normal are the base x pairs of K tile tk (BlockScaling::base_pairs).
+template <class Pairs>
+TTT_AVX512_BF16 inline void block_float_tile(const WeightView& w, int64_t tk, int64_t tn, const uint8_t* tile,
+                                             const PassRanges<Pairs::kBits>& r, const BlockScaling<Pairs::kBits>& scaling,
+                                             const Bfp4Nibbles& nibbles, const int32_t* xp, const __mmask32* normal,
+                                             const float* x, int64_t kpad, int64_t nrows, int32_t* scaled, float* y,
+                                             int64_t ldy, float* u, int64_t ldu) {
+  using Scaling = BlockScaling<Pairs::kBits>;
+  if (Scaling::plain(tile, r.all_lo, r.all_hi)) {
+    scaling.scale(tile, xp, normal, nrows, scaled);
+    tile_rows_scaled<Pairs>(nibbles, tile, scaled, nrows, y, ldy, u, ldu);
+    return;
+  }
+  for (int64_t m = 0; m < nrows; ++m) {  // row by row: the scaled path or exact fp32
+    float* ym = y + m * ldy;
+    if (Scaling::plain(tile, Scaling::bytes(r.rows[m].lo), Scaling::bytes(r.rows[m].hi))) {
+      scaling.scale(tile, xp + m * kPairsPerTile, normal + 2 * m, 1, scaled);
+      tile_rows_scaled<Pairs>(nibbles, tile, scaled, 1, ym, ldy, u ? u + m * ldu : nullptr, ldu);
+    } else {
+      special_tile(w, tk, tn, x + m * kpad, kpad, 1, ym, ldy);
+    }
+  }
 }
 
 template <class Pairs>
@@ -205,30 +267,18 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
   __mmask32 normal[kStreams][kRowsPerPass * 2];
   const Bfp4Nibbles nibbles;
   const Scaling scaling(kNibbles);
+  // bfloat4_b: the unfolded sums of every tile column of the pass.
+  const int64_t ldu = kNibbles ? tiles * kUnfolded : 0;
+  float* u = kNibbles ? aligned_scratch(std::min(kRowsPerPass, a.rows) * ldu) : nullptr;
   for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
     const int64_t nrows = std::min(kRowsPerPass, a.rows - r0);
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
-    // Whether a tile takes the scaled path depends on each row's own x only, so that a row's
-    // result does not depend on the rows beside it; tiles in every row's range go at once.
-    typename Scaling::Range ranges[kRowsPerPass];
-    __m512i all_lo = _mm512_setzero_si512(), all_hi = _mm512_setzero_si512();
-    if constexpr (kBits > 0) {
-      int lo = 0, hi = 255;
-      for (int64_t m = 0; m < nrows; ++m) {
-        ranges[m] = Scaling::row_range(x + m * a.kpad, a.kpad);
-        lo = std::max(lo, ranges[m].lo), hi = std::min(hi, ranges[m].hi);
-      }
-      all_lo = Scaling::bytes(lo), all_hi = Scaling::bytes(hi);
-    }
-    const bool one_shard = w.shard_nt > 0 && tn0 / w.shard_nt == (tn0 + tiles - 1) / w.shard_nt;
-    const int group = !one_shard                   ? kStreams
-                      : nrows <= kSingleStreamRows ? 1
-                                                   : static_cast<int>(std::min<int64_t>(
-                                                         kStreams, (kPassBytes + w.tile_bytes - 1) / w.tile_bytes));
-    for (int64_t tk0 = 0; tk0 < w.kt; tk0 += group) {
-      const int streams = static_cast<int>(std::min<int64_t>(group, w.kt - tk0));
+    if (kNibbles) std::fill(u, u + nrows * ldu, 0.0f);
+    const PassRanges<kBits> ranges(x, a.kpad, nrows);
+    for (int64_t tk0 = 0; tk0 < w.kt; tk0 += kStreams) {
+      const int streams = static_cast<int>(std::min<int64_t>(kStreams, w.kt - tk0));
       for (int s = 0; s < streams; ++s) {
         if constexpr (kBits == 0) {
           tile_x_pairs(x, a.kpad, nrows, tk0 + s, xp[s]);
@@ -240,28 +290,17 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
         for (int s = 0; s < streams; ++s) {
           const int64_t tk = tk0 + s;
           const uint8_t* tile = w.tile(tk, tn0 + j);
-          prefetch_l2(w, tk, tn0, tiles, j, group);
+          prefetch_l2(w, tk, tn0, tiles, j);
           if constexpr (kBits == 0) {
             tile_all_rows(Pairs(tile), xp[s], nrows, y0 + j * 32, a.ldy);
           } else {
-            if (Scaling::plain(tile, all_lo, all_hi)) {
-              scaling.scale(tile, xp[s], normal[s], nrows, scaled);
-              tile_rows_scaled<Pairs>(nibbles, tile, scaled, nrows, y0 + j * 32, a.ldy);
-              continue;
-            }
-            for (int64_t m = 0; m < nrows; ++m) {  // row by row: the scaled path or exact fp32
-              float* ym = y0 + m * a.ldy + j * 32;
-              if (Scaling::plain(tile, Scaling::bytes(ranges[m].lo), Scaling::bytes(ranges[m].hi))) {
-                scaling.scale(tile, xp[s] + m * kPairsPerTile, normal[s] + 2 * m, 1, scaled);
-                tile_rows_scaled<Pairs>(nibbles, tile, scaled, 1, ym, a.ldy);
-              } else {
-                special_tile(w, tk, tn0 + j, x + m * a.kpad, a.kpad, 1, ym, a.ldy);
-              }
-            }
+            block_float_tile<Pairs>(w, tk, tn0 + j, tile, ranges, scaling, nibbles, xp[s], normal[s], x, a.kpad, nrows,
+                                    scaled, y0 + j * 32, a.ldy, kNibbles ? u + j * kUnfolded : nullptr, ldu);
           }
         }
       }
     }
+    if (kNibbles) fold_unfolded(u, ldu, nrows, tiles, y0, a.ldy);
   }
 }
 
@@ -280,10 +319,10 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
   const int64_t pass_rows = std::min(kRowsPerPass, a.rows);
   // x pairs (32 per row and K tile), then the normal-word masks (2 per row and K tile).
   const int64_t pair_words = w.kt * pass_rows * kPairsPerTile, mask_words = w.kt * pass_rows * 2;
-  float* buf = scratch(static_cast<std::size_t>(pair_words + mask_words + 16), kSlotThread2).data();
-  auto* xp_all = reinterpret_cast<int32_t*>((reinterpret_cast<std::uintptr_t>(buf) + 63) & ~std::uintptr_t{63});
+  auto* xp_all = reinterpret_cast<int32_t*>(aligned_scratch(pair_words + mask_words));
   auto* normal_all = reinterpret_cast<__mmask32*>(xp_all + pair_words);
   alignas(64) int32_t scaled[kRowsPerPass * kPairsPerTile];
+  alignas(64) float u[kRowsPerPass * kUnfolded];  // bfloat4_b: the unfolded sums of one panel
   const Bfp4Nibbles nibbles;
   const Scaling scaling(kNibbles);
   for (int64_t r0 = 0; r0 < a.rows; r0 += kRowsPerPass) {
@@ -291,16 +330,7 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
-    typename Scaling::Range ranges[kRowsPerPass];
-    __m512i all_lo = _mm512_setzero_si512(), all_hi = _mm512_setzero_si512();
-    if constexpr (kBits > 0) {
-      int lo = 0, hi = 255;
-      for (int64_t m = 0; m < nrows; ++m) {
-        ranges[m] = Scaling::row_range(x + m * a.kpad, a.kpad);
-        lo = std::max(lo, ranges[m].lo), hi = std::min(hi, ranges[m].hi);
-      }
-      all_lo = Scaling::bytes(lo), all_hi = Scaling::bytes(hi);
-    }
+    const PassRanges<kBits> ranges(x, a.kpad, nrows);
     for (int64_t tk = 0; tk < w.kt; ++tk) {
       int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
       if constexpr (kBits == 0) {
@@ -311,29 +341,18 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
     }
     for (int64_t j = 0; j < tiles; ++j) {
       float* y = y0 + j * 32;
+      if (kNibbles) std::fill(u, u + nrows * kUnfolded, 0.0f);
       for (int64_t tk = 0; tk < w.kt; ++tk) {
         const uint8_t* tile = w.tile(tk, tn0 + j);
         const int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
         if constexpr (kBits == 0) {
           tile_all_rows(Pairs(tile), xp, nrows, y, a.ldy);
         } else {
-          const __mmask32* normal = normal_all + tk * nrows * 2;
-          if (Scaling::plain(tile, all_lo, all_hi)) {
-            scaling.scale(tile, xp, normal, nrows, scaled);
-            tile_rows_scaled<Pairs>(nibbles, tile, scaled, nrows, y, a.ldy);
-            continue;
-          }
-          for (int64_t m = 0; m < nrows; ++m) {  // row by row: the scaled path or exact fp32
-            float* ym = y + m * a.ldy;
-            if (Scaling::plain(tile, Scaling::bytes(ranges[m].lo), Scaling::bytes(ranges[m].hi))) {
-              scaling.scale(tile, xp + m * kPairsPerTile, normal + 2 * m, 1, scaled);
-              tile_rows_scaled<Pairs>(nibbles, tile, scaled, 1, ym, a.ldy);
-            } else {
-              special_tile(w, tk, tn0 + j, x + m * a.kpad, a.kpad, 1, ym, a.ldy);
-            }
-          }
+          block_float_tile<Pairs>(w, tk, tn0 + j, tile, ranges, scaling, nibbles, xp, normal_all + tk * nrows * 2, x,
+                                  a.kpad, nrows, scaled, y, a.ldy, u, kUnfolded);
         }
       }
+      if (kNibbles) fold_unfolded(u, kUnfolded, nrows, 1, y, a.ldy);
     }
   }
 }
