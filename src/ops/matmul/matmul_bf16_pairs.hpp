@@ -29,6 +29,7 @@ namespace ttt::ops::matmul_detail {
 // permute interleaves them.
 struct Bf16Pairs {
   static constexpr int kPerStep = 1;
+  static constexpr int kChains = 1;  // accumulators per column half (GEMV tile_rows)
   static constexpr int kBits = 0;
   const uint8_t* tile;
   __m512i interleave;
@@ -64,6 +65,7 @@ inline const Bf16ByteTables& bf16_byte_tables() {
 // words of rows 2p and 2p + 1 side by side.
 struct Bfp8Pairs {
   static constexpr int kPerStep = 2;
+  static constexpr int kChains = 2;
   static constexpr int kBits = 7;
   const uint8_t* codes;
   __m512i lo0, lo1, hi0, hi1, sign, arrange0, arrange1;

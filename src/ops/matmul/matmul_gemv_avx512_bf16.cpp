@@ -38,31 +38,40 @@ TTT_AVX512_BF16 inline __m512 dot(__m512 acc, __m512i w, const int32_t* x_pair) 
 // column do not wait on each other), so that a row's result does not depend on the batch.
 template <int kRows, class Pairs>
 TTT_AVX512_BF16 inline void tile_rows(const Pairs& pairs, const int32_t* xp, float* y, int64_t ldy) {
-  constexpr int kChains = 1;
-  __m512 acc[kRows][2][kChains];
-  for (int m = 0; m < kRows; ++m) {
-    for (int h = 0; h < 2; ++h) {
-      for (int c = 0; c < kChains; ++c) acc[m][h][c] = _mm512_setzero_ps();
-    }
-  }
-#pragma GCC unroll 32
-  for (int s = 0; s < kPairsPerTile / Pairs::kPerStep; ++s) {
-    __m512i w[Pairs::kPerStep];
-    pairs.step(s, w);
-    for (int i = 0; i < Pairs::kPerStep; ++i) {
-      const int g = s * Pairs::kPerStep + i;
-      const int h = (g / 8) % 2;  // faces 0 and 2 hold columns 0..15, faces 1 and 3 columns 16..31
-      for (int m = 0; m < kRows; ++m) {
-        __m512& a = acc[m][h][g % kChains];
-        a = dot(a, w[i], xp + m * kPairsPerTile + g);
+  constexpr int kChains = Pairs::kChains;
+  // Column halves summed at the same time: both while the accumulators fit in 16
+  // registers, else one after the other (each decodes only its own pairs).
+  constexpr int kHalves = kRows * 2 * kChains <= 16 ? 2 : 1;
+  for (int h0 = 0; h0 < 2; h0 += kHalves) {
+    __m512 acc[kRows][kHalves][kChains];
+    for (int m = 0; m < kRows; ++m) {
+      for (int h = 0; h < kHalves; ++h) {
+        for (int c = 0; c < kChains; ++c) acc[m][h][c] = _mm512_setzero_ps();
       }
     }
-  }
-  for (int m = 0; m < kRows; ++m) {
-    for (int h = 0; h < 2; ++h) {
-      __m512 sum = acc[m][h][0];
-      for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][h][c]);
-      _mm512_storeu_ps(y + m * ldy + h * 16, _mm512_add_ps(_mm512_loadu_ps(y + m * ldy + h * 16), sum));
+#pragma GCC unroll 32
+    for (int s = 0; s < kPairsPerTile / Pairs::kPerStep; ++s) {
+      // faces 0 and 2 hold columns 0..15, faces 1 and 3 columns 16..31
+      const int h = (s * Pairs::kPerStep / 8) % 2;
+      if (kHalves == 1 && h != h0) continue;
+      const int hh = kHalves == 1 ? 0 : h;
+      __m512i w[Pairs::kPerStep];
+      pairs.step(s, w);
+      for (int i = 0; i < Pairs::kPerStep; ++i) {
+        const int g = s * Pairs::kPerStep + i;
+        for (int m = 0; m < kRows; ++m) {
+          __m512& a = acc[m][hh][g % kChains];
+          a = dot(a, w[i], xp + m * kPairsPerTile + g);
+        }
+      }
+    }
+    for (int m = 0; m < kRows; ++m) {
+      for (int h = 0; h < kHalves; ++h) {
+        __m512 sum = acc[m][h][0];
+        for (int c = 1; c < kChains; ++c) sum = _mm512_add_ps(sum, acc[m][h][c]);
+        float* ym = y + m * ldy + (h0 + h) * 16;
+        _mm512_storeu_ps(ym, _mm512_add_ps(_mm512_loadu_ps(ym), sum));
+      }
     }
   }
 }
