@@ -351,8 +351,9 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
     for (int64_t j = 0; j < tiles; ++j) {
       float* y = y0 + j * 32;
       if (kNibbles) std::fill(u, u + nrows * kUnfolded, 0.0f);
+      const uint8_t* panel = w.tile(0, tn0 + j);  // its K tiles one after another
       for (int64_t tk = 0; tk < w.kt; ++tk) {
-        const uint8_t* tile = w.tile(tk, tn0 + j);
+        const uint8_t* tile = panel + tk * w.tile_bytes;
         const int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
         if constexpr (kBits == 0) {
           tile_all_rows(Pairs(tile), xp, nrows, y, a.ldy);

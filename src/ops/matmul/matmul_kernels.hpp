@@ -33,6 +33,7 @@ struct WeightView {
 
   const uint8_t* tile(int64_t tk, int64_t tn) const {
     if (shard_nt == 0) return data + (tk * nt + tn) * tile_bytes;
+    if (shard_nt == 1) return data + (tn * kt + tk) * tile_bytes;  // column panels: no division
     const int64_t s = tn / shard_nt;
     return data + ((s * kt + tk) * shard_nt + (tn - s * shard_nt)) * tile_bytes;
   }
