@@ -20,6 +20,7 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
@@ -29,6 +30,7 @@
 #include "ops/matmul/matmul.hpp"
 #include "ttt/cpu_features.hpp"
 #include "ttt/formats.hpp"
+#include "ttt/modules/common.hpp"
 #include "ttt/thread_pool.hpp"
 
 namespace {
@@ -186,8 +188,20 @@ Setup make_setup(const char* device, int64_t m, int64_t k, int64_t n, DataType x
   const Layout x_layout = ttnn ? Layout::TILE : Layout::ROW_MAJOR;
   s.x = from_float(random_floats(static_cast<std::size_t>(m * k), 1, 1.0f),
                    TensorSpec{"x", Shape{m, k}, x_dtype, x_layout, {}});
-  s.w = from_float(random_floats(static_cast<std::size_t>(k * n), 2, 0.05f),
-                   TensorSpec{"w", Shape{k, n}, w_dtype, w_layout, {}});
+  // Tiled host weights in the layout the model stores them in: column panels [n / 32, k, 32].
+  const TensorSpec stored =
+      w_layout == Layout::TILE ? matmul_weight_spec("w", k, n, w_dtype, s.device->spec())
+                               : TensorSpec{"w", Shape{k, n}, w_dtype, w_layout, {}};
+  std::vector<float> w = random_floats(static_cast<std::size_t>(k * n), 2, 0.05f);
+  if (stored.shape.rank() == 3) {
+    const int64_t width = stored.shape[2];
+    std::vector<float> panels(w.size());
+    for (int64_t p = 0; p < stored.shape[0]; ++p)
+      for (int64_t i = 0; i < k; ++i)
+        std::copy_n(w.begin() + i * n + p * width, width, panels.begin() + (p * k + i) * width);
+    w.swap(panels);
+  }
+  s.w = from_float(w, stored);
   s.args.x = s.x.spec();
   s.args.weight = s.w.spec();
   s.config.dtype = ttnn ? DataType::BFLOAT16 : DataType::FLOAT32;
