@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -279,9 +280,27 @@ std::string BenchResult::str() const {
     for (const auto& [v, k] : rows)
       s += fmt::format("  {:<48} {:9.1f} us  {:5.1f}%\n", k, v / std::max<int64_t>(1, steps_) * 1e6, 100 * v / total);
   };
+  table("decode profile by op, all layers", profile_by_op(profile_s), decode_s, decode_steps);
   table("decode profile", profile_s, decode_s, decode_steps);
+  table("prefill profile by op, all layers", profile_by_op(prefill_profile_s), prefill_s, batch);
   table("prefill profile", prefill_profile_s, prefill_s, batch);
   return s;
+}
+
+std::map<std::string, double> profile_by_op(const std::map<std::string, double>& profile) {
+  std::map<std::string, double> out;
+  for (const auto& [path, seconds] : profile) {
+    std::string key = path;
+    constexpr std::string_view kLayers = "layers.";
+    if (key.rfind(kLayers, 0) == 0) {
+      const std::size_t end = key.find('.', kLayers.size());
+      const bool index = end != std::string::npos && end > kLayers.size() &&
+                         key.find_first_not_of("0123456789", kLayers.size()) == end;
+      if (index) key = std::string(kLayers) + "*" + key.substr(end);
+    }
+    out[key] += seconds;
+  }
+  return out;
 }
 
 }  // namespace ttt

@@ -3,6 +3,8 @@
 // asserted: only that the measurements exist.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "ttt/cpu_features.hpp"
@@ -39,6 +41,23 @@ TEST(Benchmark, MeasuresItsOwnPeakAndBandwidthInTheSameRun) {
   EXPECT_DOUBLE_EQ(j.at("bandwidth_fraction_min").get<double>(), r.bandwidth_fraction_min);
   EXPECT_NE(r.str().find("decode step by step: median"), std::string::npos) << r.str();
   EXPECT_NE(r.str().find("GFLOP/s peak (measured"), std::string::npos) << r.str();
+  EXPECT_NE(r.str().find("decode profile by op, all layers"), std::string::npos) << r.str();
+  EXPECT_NE(r.str().find("layers.*."), std::string::npos) << r.str();
+}
+
+// The profile summed over the layers: one row per op of a layer, the rest as they are.
+TEST(Benchmark, ProfileByOpSumsTheLayers) {
+  const std::map<std::string, double> p = {{"layers.0.mlp.ff1_matmul", 1.0},
+                                           {"layers.12.mlp.ff1_matmul", 2.0},
+                                           {"layers.3.attention.sdpa", 0.5},
+                                           {"lm_head.lm_head_matmul", 4.0},
+                                           {"layers.x.odd", 0.25}};
+  const auto g = profile_by_op(p);
+  EXPECT_EQ(g.size(), 4u);
+  EXPECT_DOUBLE_EQ(g.at("layers.*.mlp.ff1_matmul"), 3.0);
+  EXPECT_DOUBLE_EQ(g.at("layers.*.attention.sdpa"), 0.5);
+  EXPECT_DOUBLE_EQ(g.at("lm_head.lm_head_matmul"), 4.0);
+  EXPECT_DOUBLE_EQ(g.at("layers.x.odd"), 0.25);
 }
 
 TEST(Benchmark, PeakInstructionFollowsTheIsaLevel) {

@@ -64,6 +64,10 @@ struct BenchResult {
 
 BenchResult run_benchmark(const BenchOptions& options);
 
+// A profile summed over the layers: "layers.3.mlp.ff1_matmul" counts as
+// "layers.*.mlp.ff1_matmul"; ops outside the layers keep their paths.
+std::map<std::string, double> profile_by_op(const std::map<std::string, double>& profile);
+
 // Arithmetic peak of this machine with `threads` threads (0: all), FLOP/s, best of a few
 // passes of a register-resident loop: vdpbf16ps when `bf16` and the active ISA level has
 // it, else fp32 FMA (AVX-512 or AVX2), else scalar multiply-adds.
