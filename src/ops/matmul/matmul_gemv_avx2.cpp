@@ -127,7 +127,6 @@ TTT_AVX2 inline void tile_rows(const float* t, const float* xs, float* y, int64_
 TTT_AVX2 void gemv_tiles_avx2(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32, tn0 = a.col0 / 32;
-  const bool panels = w.shard_nt == 1;
   const bool unscaled = w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16;
   alignas(32) float t[1024];
   alignas(32) float xs[kMaxRows * 64];
@@ -165,19 +164,11 @@ TTT_AVX2 void gemv_tiles_avx2(const GemvArgs& a) {
       for (; m + 2 <= nrows; m += 2) tile_rows<2>(t, xs + m * 64, y + m * a.ldy, a.ldy);
       if (m < nrows) tile_rows<1>(t, xs + m * 64, y + m * a.ldy, a.ldy);
     };
-    if (panels) {
-      for (int64_t j = 0; j < tiles; ++j) {
-        for (int64_t tk = 0; tk < w.kt; ++tk) {
-          if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-          run_tile(tk, j);
-        }
-      }
-    } else {
-      for (int64_t tk = 0; tk < w.kt; ++tk) {
-        if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-        for (int64_t j = 0; j < tiles; ++j) run_tile(tk, j);
-      }
-    }
+    // Unscaled formats: one xs per K tile (block floats scale it per tile, in run_tile).
+    auto x_of = [&](int64_t tk) TTT_AVX2 {
+      if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+    };
+    for_each_gemv_tile(w, tiles, x_of, run_tile);
   }
 }
 

@@ -39,6 +39,28 @@ struct WeightView {
   }
 };
 
+// The GEMV's tiles of `tiles` tile columns in the order they lie in memory: weights in
+// column panels (shard_nt 1) panel by panel, each over its K tiles; else one K tile at a
+// time over the columns. x_of(tk) makes x ready for K tile tk: before each tile of a
+// panel, once per K tile otherwise. run(tk, j) runs tile (tk, j). Either way a column
+// meets its tiles in the order tk = 0, 1, ...
+template <class XOf, class Run>
+inline void for_each_gemv_tile(const WeightView& w, int64_t tiles, XOf&& x_of, Run&& run) {
+  if (w.shard_nt == 1) {
+    for (int64_t j = 0; j < tiles; ++j) {
+      for (int64_t tk = 0; tk < w.kt; ++tk) {
+        x_of(tk);
+        run(tk, j);
+      }
+    }
+    return;
+  }
+  for (int64_t tk = 0; tk < w.kt; ++tk) {
+    x_of(tk);
+    for (int64_t j = 0; j < tiles; ++j) run(tk, j);
+  }
+}
+
 // GEMV: y[r][c] = sum_k x[r][k] * W[k][col0 + c] for r < rows, c < cols, written to y with
 // row stride ldy (overwritten, not accumulated). col0 is a multiple of 32 (a tile column)
 // for TILE weights; cols may run past N only by the padding of the last tile column, and

@@ -269,20 +269,11 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
         default: break;
       }
     };
-    if (panels) {
-      for (int64_t j = 0; j < tiles; ++j) {
-        for (int64_t tk = 0; tk < w.kt; ++tk) {
-          if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-          run_tile(tk, j);
-        }
-      }
-    } else {
-      for (int64_t tk = 0; tk < w.kt; ++tk) {
-        // The first tile's xs serves every tile of this K tile for unscaled formats.
-        if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
-        for (int64_t j = 0; j < tiles; ++j) run_tile(tk, j);
-      }
-    }
+    // Unscaled formats: one xs per K tile (block floats scale it per tile, in run_tile).
+    auto x_of = [&](int64_t tk) TTT_AVX512 {
+      if (unscaled) tile_x<0>(nullptr, x, a.kpad, nrows, tk, xs);
+    };
+    for_each_gemv_tile(w, tiles, x_of, run_tile);
   }
 }
 
