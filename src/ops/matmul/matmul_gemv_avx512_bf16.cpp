@@ -14,6 +14,7 @@
 // weight. A block-float tile that would scale some x of a row out of the normal range
 // runs for that row on exact fp32 values (special_tile).
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -34,8 +35,9 @@ TTT_AVX512_BF16 inline __m512 dot(__m512 acc, __m512i w, const int32_t* x_pair) 
 
 // y[m][0..32) += the tile against kRows rows of x: xp[m * kPairsPerTile + g] is the x pair
 // of pair vector g for row m. Each row's sums run in the same order whatever the rows
-// (one accumulator per column half, from zero, added to y at the end: the tiles of one
-// column do not wait on each other), so that a row's result does not depend on the batch.
+// (Pairs::kChains accumulators per column half, pair g in accumulator g % kChains, each
+// from zero, summed in order and added to y at the end: the tiles of one column do not
+// wait on each other), so that a row's result does not depend on the batch.
 template <int kRows, class Pairs>
 TTT_AVX512_BF16 inline void tile_rows(const Pairs& pairs, const int32_t* xp, float* y, int64_t ldy) {
   constexpr int kChains = Pairs::kChains;
