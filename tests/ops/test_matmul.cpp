@@ -412,10 +412,11 @@ TEST(MatmulHost, BlockFloatXOutsideTheScalingRange) {
 // for bit: GEMV and GEMM, one thread or more, shard count equal to the threads or not.
 TEST(MatmulHost, ColumnShardsEqualTheWholeWeight) {
   IsaGuard guard;
+  // K = 1056: panels 33 K tiles deep, against one row and eight.
   for (DataType wd : {DataType::BFLOAT16, DataType::BFLOAT8_B, DataType::BFLOAT4_B}) {
-    for (int64_t rows : {1, 3, 40}) {
+    for (const auto& [rows, depth] : {std::pair<int64_t, int64_t>{1, 96}, {3, 96}, {40, 96}, {8, 1056}, {1, 1056}}) {
       Problem p;
-      p.x_shape = Shape{rows, 96};
+      p.x_shape = Shape{rows, depth};
       p.n = 192;
       p.w_dtype = wd;
       p.w_layout = Layout::TILE;
@@ -425,11 +426,12 @@ TEST(MatmulHost, ColumnShardsEqualTheWholeWeight) {
         const int64_t width = p.n / shards;
         std::vector<float> split(whole.wf.size());
         for (int64_t s = 0; s < shards; ++s)
-          for (int64_t k = 0; k < 96; ++k)
+          for (int64_t k = 0; k < depth; ++k)
             for (int64_t j = 0; j < width; ++j)
-              split[static_cast<std::size_t>((s * 96 + k) * width + j)] = whole.wf[static_cast<std::size_t>(k * p.n + s * width + j)];
+              split[static_cast<std::size_t>((s * depth + k) * width + j)] =
+                  whole.wf[static_cast<std::size_t>(k * p.n + s * width + j)];
         Operands sharded = whole;
-        sharded.w = make_tensor(split, Shape{shards, 96, width}, wd, Layout::TILE, "w");
+        sharded.w = make_tensor(split, Shape{shards, depth, width}, wd, Layout::TILE, "w");
         sharded.args.weight = sharded.w.spec();
         for (IsaLevel level : {IsaLevel::SCALAR, IsaLevel::AVX2, IsaLevel::AVX512, IsaLevel::AVX512_BF16}) {
           if (static_cast<int>(level) > static_cast<int>(cpu_features().best)) continue;
