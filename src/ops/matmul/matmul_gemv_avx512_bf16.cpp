@@ -316,10 +316,13 @@ TTT_AVX512_BF16 void gemv_tiles(const GemvArgs& a) {
 }
 
 // Weights in column panels ([n / 32, k, 32], shard_nt 1): the thread's panels lie one
-// after another, each its K tiles in order, so one pass streams them start to end. The x
-// pairs of every K tile are made once per pass (block floats: Scaling's base); y of the
-// panel stays in L1 over its K tiles. A column sums its tiles in the order tk = 0, 1, ...
-// as gemv_tiles does: the results are the same, bit for bit.
+// after another, each its K tiles in order, so one pass streams them start to end, each
+// tile prefetched into L2 kPrefetchBytes ahead (eight rows of x, where a tile computes
+// long: bf16 0.65 -> 0.87-0.88 of the read, bfloat8_b 0.32 -> 0.42, bfloat4_b 0.28 ->
+// 0.34; one row: no loss). The x pairs of every K tile are made once per pass (block
+// floats: Scaling's base); y of the panel stays in L1 over its K tiles. A column sums its
+// tiles in the order tk = 0, 1, ... as gemv_tiles does: the results are the same, bit for
+// bit.
 template <class Pairs>
 TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
   constexpr int kBits = Pairs::kBits;
@@ -350,12 +353,17 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
         Scaling::base_pairs(x, a.kpad, nrows, tk, kNibbles, xp, normal_all + tk * nrows * 2);
       }
     }
+    const uint8_t* end = w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes;  // of the thread's panels
     for (int64_t j = 0; j < tiles; ++j) {
       float* y = y0 + j * 32;
       if (kNibbles) std::fill(u, u + nrows * kUnfolded, 0.0f);
       const uint8_t* panel = w.tile(0, tn0 + j);  // its K tiles one after another
       for (int64_t tk = 0; tk < w.kt; ++tk) {
         const uint8_t* tile = panel + tk * w.tile_bytes;
+        if (tile + kPrefetchBytes + w.tile_bytes <= end) {
+          const auto* ahead = reinterpret_cast<const char*>(tile + kPrefetchBytes);
+          for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
+        }
         const int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
         if constexpr (kBits == 0) {
           tile_all_rows(Pairs(tile), xp, nrows, y, a.ldy);

@@ -198,16 +198,24 @@ TTT_AVX512 inline void tile_x(const uint8_t* tile, const float* x, int64_t kpad,
 constexpr int64_t kGemvMaxRows = 64;  // rows of x one pass keeps scaled x for (xs buffer)
 
 // Software prefetch of the tile kPrefetchBytes ahead in this thread's order (its tile
-// columns of one K tile, then the next K tile): the block-float kernels compute long
-// enough per tile that the hardware prefetchers alone leave them waiting on DRAM.
+// columns of one K tile, then the next K tile; over column panels, the bytes that
+// follow): the block-float kernels compute long enough per tile that the hardware
+// prefetchers alone leave them waiting on DRAM.
 constexpr int64_t kPrefetchBytes = 8192;
 
 inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int64_t tk, int64_t j) {
-  const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
-  int64_t jj = j + ahead, kk = tk;
-  while (jj >= tiles) jj -= tiles, ++kk;
-  if (kk >= w.kt) return;
-  const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
+  const char* p = nullptr;
+  if (w.shard_nt == 1) {  // column panels: the thread's tiles lie one after another
+    const auto* end = reinterpret_cast<const char*>(w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes);
+    p = reinterpret_cast<const char*>(w.tile(tk, tn0 + j)) + kPrefetchBytes;
+    if (p + w.tile_bytes > end) return;
+  } else {
+    const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
+    int64_t jj = j + ahead, kk = tk;
+    while (jj >= tiles) jj -= tiles, ++kk;
+    if (kk >= w.kt) return;
+    p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
+  }
   for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
 }
 
@@ -217,7 +225,6 @@ inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int6
 TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
   const WeightView& w = *a.w;
   const int64_t tiles = (a.cols + 31) / 32;
-  const bool panels = w.shard_nt == 1;
   const bool unscaled = w.dtype == DataType::FLOAT32 || w.dtype == DataType::BFLOAT16;
   alignas(64) int8_t codes[1024];
   alignas(64) float xs[kGemvMaxRows * 64];
@@ -230,7 +237,7 @@ TTT_AVX512 void gemv_tiles(const GemvArgs& a) {
     auto run_tile = [&](int64_t tk, int64_t j) TTT_AVX512 {
       const uint8_t* tile = w.tile(tk, a.col0 / 32 + j);
       float* y = y0 + j * 32;
-      if (!panels) prefetch_ahead(w, a.col0 / 32, tiles, tk, j);
+      prefetch_ahead(w, a.col0 / 32, tiles, tk, j);
       switch (w.dtype) {
         case DataType::FLOAT32:
           tile_times_all_rows(F32Rows{reinterpret_cast<const float*>(tile)}, xs, nrows, y, a.ldy);
