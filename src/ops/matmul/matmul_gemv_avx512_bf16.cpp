@@ -360,7 +360,7 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
       const uint8_t* panel = w.tile(0, tn0 + j);  // its K tiles one after another
       for (int64_t tk = 0; tk < w.kt; ++tk) {
         const uint8_t* tile = panel + tk * w.tile_bytes;
-        if (tile + kPrefetchBytes + w.tile_bytes <= end) {
+        if (kPrefetchBytes + w.tile_bytes <= end - tile) {
           const auto* ahead = reinterpret_cast<const char*>(tile + kPrefetchBytes);
           for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
         }

@@ -206,9 +206,10 @@ constexpr int64_t kPrefetchBytes = 8192;
 inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int64_t tk, int64_t j) {
   const char* p = nullptr;
   if (w.shard_nt == 1) {  // column panels: the thread's tiles lie one after another
-    const auto* end = reinterpret_cast<const char*>(w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes);
-    p = reinterpret_cast<const char*>(w.tile(tk, tn0 + j)) + kPrefetchBytes;
-    if (p + w.tile_bytes > end) return;
+    const uint8_t* end = w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes;
+    const uint8_t* tile = w.tile(tk, tn0 + j);
+    if (kPrefetchBytes + w.tile_bytes > end - tile) return;
+    p = reinterpret_cast<const char*>(tile) + kPrefetchBytes;
   } else {
     const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
     int64_t jj = j + ahead, kk = tk;
