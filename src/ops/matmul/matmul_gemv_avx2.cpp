@@ -26,6 +26,9 @@ namespace ttt::ops::matmul_detail {
 namespace {
 
 constexpr int64_t kMaxRows = 64;  // rows of x one pass keeps scaled x for
+// Weights in column panels: each tile is prefetched this far ahead (the hardware
+// prefetchers alone fall behind a kernel that computes long per tile).
+constexpr int64_t kPanelPrefetchBytes = 8192;
 
 // 16 signed bytes -> 16 floats at out.
 TTT_AVX2 inline void bytes_to_floats(__m128i b, float* out) {
@@ -136,8 +139,10 @@ TTT_AVX2 void gemv_tiles_avx2(const GemvArgs& a) {
     const float* x = a.x + r0 * a.kpad;
     float* y0 = a.y + r0 * a.ldy;
     for (int64_t m = 0; m < nrows; ++m) std::fill(y0 + m * a.ldy, y0 + m * a.ldy + tiles * 32, 0.0f);
+    const uint8_t* end = w.shard_nt == 1 ? panels_end(w, tn0, tiles) : nullptr;
     auto run_tile = [&](int64_t tk, int64_t j) TTT_AVX2 {
       const uint8_t* tile = w.tile(tk, tn0 + j);
+      if (end) prefetch_panel_tile<_MM_HINT_T0>(w, tile, end, kPanelPrefetchBytes);
       bool plain = true;
       switch (w.dtype) {
         case DataType::FLOAT32: std::memcpy(t, tile, sizeof(t)); break;

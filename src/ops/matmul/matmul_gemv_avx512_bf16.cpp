@@ -353,17 +353,14 @@ TTT_AVX512_BF16 void gemv_panels(const GemvArgs& a) {
         Scaling::base_pairs(x, a.kpad, nrows, tk, kNibbles, xp, normal_all + tk * nrows * 2);
       }
     }
-    const uint8_t* end = w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes;  // of the thread's panels
+    const uint8_t* end = panels_end(w, tn0, tiles);
     for (int64_t j = 0; j < tiles; ++j) {
       float* y = y0 + j * 32;
       if (kNibbles) std::fill(u, u + nrows * kUnfolded, 0.0f);
       const uint8_t* panel = w.tile(0, tn0 + j);  // its K tiles one after another
       for (int64_t tk = 0; tk < w.kt; ++tk) {
         const uint8_t* tile = panel + tk * w.tile_bytes;
-        if (kPrefetchBytes + w.tile_bytes <= end - tile) {
-          const auto* ahead = reinterpret_cast<const char*>(tile + kPrefetchBytes);
-          for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(ahead + off, _MM_HINT_T1);
-        }
+        prefetch_panel_tile<_MM_HINT_T1>(w, tile, end, kPrefetchBytes);
         const int32_t* xp = xp_all + tk * nrows * kPairsPerTile;
         if constexpr (kBits == 0) {
           tile_all_rows(Pairs(tile), xp, nrows, y, a.ldy);

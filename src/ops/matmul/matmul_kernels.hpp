@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <xmmintrin.h>
+
 #include "ttt/cpu_features.hpp"
 #include "ttt/dtype.hpp"
 #include "ttt/op_config.hpp"
@@ -38,6 +40,20 @@ struct WeightView {
     return data + ((s * kt + tk) * shard_nt + (tn - s * shard_nt)) * tile_bytes;
   }
 };
+
+// Weights in column panels: prefetches (hint kHint) the bytes of a tile `ahead` bytes past
+// `tile`, unless that runs past `end`, the end of the thread's panels.
+template <int kHint>
+inline void prefetch_panel_tile(const WeightView& w, const uint8_t* tile, const uint8_t* end, int64_t ahead) {
+  if (ahead + w.tile_bytes > end - tile) return;
+  const auto* p = reinterpret_cast<const char*>(tile + ahead);
+  for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, static_cast<_mm_hint>(kHint));
+}
+
+// The end of the panels [tn0, tn0 + tiles) of weights in column panels.
+inline const uint8_t* panels_end(const WeightView& w, int64_t tn0, int64_t tiles) {
+  return w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes;
+}
 
 // The GEMV's tiles of `tiles` tile columns in the order they lie in memory: weights in
 // column panels (shard_nt 1) panel by panel, each over its K tiles; else one K tile at a

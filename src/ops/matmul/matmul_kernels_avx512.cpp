@@ -204,19 +204,15 @@ constexpr int64_t kGemvMaxRows = 64;  // rows of x one pass keeps scaled x for (
 constexpr int64_t kPrefetchBytes = 8192;
 
 inline void prefetch_ahead(const WeightView& w, int64_t tn0, int64_t tiles, int64_t tk, int64_t j) {
-  const char* p = nullptr;
   if (w.shard_nt == 1) {  // column panels: the thread's tiles lie one after another
-    const uint8_t* end = w.tile(0, tn0 + tiles - 1) + w.kt * w.tile_bytes;
-    const uint8_t* tile = w.tile(tk, tn0 + j);
-    if (kPrefetchBytes + w.tile_bytes > end - tile) return;
-    p = reinterpret_cast<const char*>(tile) + kPrefetchBytes;
-  } else {
-    const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
-    int64_t jj = j + ahead, kk = tk;
-    while (jj >= tiles) jj -= tiles, ++kk;
-    if (kk >= w.kt) return;
-    p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
+    prefetch_panel_tile<_MM_HINT_T0>(w, w.tile(tk, tn0 + j), panels_end(w, tn0, tiles), kPrefetchBytes);
+    return;
   }
+  const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / w.tile_bytes);
+  int64_t jj = j + ahead, kk = tk;
+  while (jj >= tiles) jj -= tiles, ++kk;
+  if (kk >= w.kt) return;
+  const auto* p = reinterpret_cast<const char*>(w.tile(kk, tn0 + jj));
   for (int64_t off = 0; off < w.tile_bytes; off += 64) _mm_prefetch(p + off, _MM_HINT_T0);
 }
 
